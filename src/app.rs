@@ -1,0 +1,200 @@
+//! The application: shared state, the HTTP server with every route, and start-up work.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use secrecy::ExposeSecret;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::auth::passwords;
+use crate::auth::rate_limit::Limiter;
+use crate::auth::tokens::TokenService;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::ops::metrics::{self, Metrics};
+use crate::ops::{self, OpenApiJson};
+use crate::{api_keys, auth, customers, error, secrets, staff};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// Database pool.
+    pub pool: Pool,
+    /// Application clock.
+    pub clock: SharedClock,
+    /// Token issuer and verifier.
+    pub tokens: TokenService,
+    /// Login attempts per IP and per email.
+    pub login_limiter: Limiter,
+    /// Requests per API key.
+    pub api_key_limiter: Limiter,
+}
+
+/// A built application, bound to its port but not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The generated password of an admin created by this start, to print once.
+    pub bootstrap_password: Option<(String, String)>,
+    /// The pool, for tests and tools.
+    pub pool: Pool,
+}
+
+impl Application {
+    /// Connects, migrates, seeds the first admin, and binds the server.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let pool = db::connect(
+            &settings.database.url,
+            settings.database.pool_size,
+            Duration::from_secs(settings.database.connect_timeout_secs),
+        )?;
+        let secret = secrets::jwt_secret(&settings)?;
+        let migrate_pool = pool.clone();
+        web::block(move || -> anyhow::Result<_> {
+            db::migrations::run_pending(&mut *migrate_pool.get()?)
+        })
+        .await??;
+        let bootstrap_password = bootstrap_admin(&settings, &pool, &clock).await?;
+
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock,
+            tokens: TokenService::new(
+                secret.expose_secret().as_bytes(),
+                settings.auth.issuer.clone(),
+                settings.auth.staff_token_ttl_secs,
+                settings.auth.customer_token_ttl_secs,
+            ),
+            login_limiter: Limiter::per_minute(settings.auth.login_attempts_per_minute),
+            api_key_limiter: Limiter::per_second(settings.auth.api_key_requests_per_second),
+        });
+        let metrics = web::Data::new(Metrics::new()?);
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .configure(ops::config)
+                .service(
+                    scope::scope("/v1")
+                        .configure(auth::routes::config)
+                        .configure(staff::routes::config)
+                        .configure(api_keys::routes::config)
+                        .configure(customers::me_routes::config)
+                        .configure(customers::routes::config),
+                )
+                .split_for_parts();
+            let doc = OpenApiJson(openapi_document(api));
+            app.app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(web::Data::new(doc))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(error::json_error),
+                )
+                .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .default_service(web::to(ops::fallback))
+                .wrap(from_fn(metrics::observe))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            bootstrap_password,
+            pool,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Fills in the document's title and the bearer scheme every secured route refers to.
+fn openapi_document(mut api: OpenApi) -> String {
+    api.info = InfoBuilder::new()
+        .title("Patron")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some("Loyalty club and customer profile service. Errors are RFC 9457 problem+json with a stable `code`."))
+        .build();
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A staff token (POST /v1/auth/login), an API key (pk_…) or a customer token.",
+                ))
+                .build(),
+        ),
+    );
+    serde_json::to_string(&api).unwrap_or_default()
+}
+
+/// Creates the first admin on an empty database; returns (email, password) if a password was generated.
+async fn bootstrap_admin(
+    settings: &Settings,
+    pool: &Pool,
+    clock: &SharedClock,
+) -> anyhow::Result<Option<(String, String)>> {
+    let check_pool = pool.clone();
+    if web::block(move || -> anyhow::Result<bool> {
+        Ok(staff::repo::any(&mut *check_pool.get()?)?)
+    })
+    .await??
+    {
+        return Ok(None);
+    }
+    let email = settings
+        .bootstrap
+        .admin_email
+        .clone()
+        .unwrap_or_else(|| "admin@patron.local".to_owned());
+    let email = crate::values::Email::parse(&email)
+        .map_err(|m| anyhow::anyhow!("PATRON_ADMIN_EMAIL {m}"))?
+        .into_inner();
+    let (password, generated) = match &settings.bootstrap.admin_password {
+        Some(p) => (p.expose_secret().to_owned(), false),
+        None => (secrets::random_password(), true),
+    };
+    let hash = passwords::hash_async(password.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = clock.now_naive();
+    let created_email = email.clone();
+    let pool = pool.clone();
+    let created = web::block(move || -> anyhow::Result<bool> {
+        Ok(staff::service::bootstrap_admin(
+            &mut *pool.get()?,
+            created_email,
+            hash,
+            now,
+        )?)
+    })
+    .await??;
+    if created {
+        tracing::info!(email = %email, "created the first admin");
+    }
+    Ok((created && generated).then_some((email, password)))
+}

@@ -1,0 +1,188 @@
+//! The authenticated caller of a request: a staff member, an API key or a customer.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::tokens::Audience;
+use super::{Permission, Role, Scope};
+use crate::app::AppState;
+use crate::customers::model::CustomerId;
+use crate::error::ApiError;
+use crate::{api_keys, db, staff};
+
+/// Whoever sent the request, after their credential was checked.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A logged-in, active staff member.
+    Staff {
+        /// Staff id.
+        id: String,
+        /// Their current role (read from the database on every request).
+        role: Role,
+    },
+    /// A store backend using an API key.
+    ApiKey {
+        /// API key id.
+        id: String,
+        /// Scopes granted to the key.
+        scopes: Vec<Scope>,
+        /// The store the key is bound to, if any.
+        store_id: Option<String>,
+    },
+    /// A customer using a customer token.
+    Customer(CustomerCaller),
+}
+
+/// A customer acting on their own data through `/v1/me`.
+#[derive(Debug, Clone)]
+pub struct CustomerCaller {
+    /// The customer the token was issued for.
+    pub customer_id: CustomerId,
+}
+
+impl Caller {
+    /// Checks that the caller may use a route needing `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        match self {
+            Caller::Staff {
+                role: Role::Admin, ..
+            } => Ok(()),
+            Caller::Staff { role, .. } if permission.roles.contains(role) => Ok(()),
+            Caller::Staff { role, .. } => Err(ApiError::forbidden(
+                "forbidden",
+                format!("The {role} role may not use this operation"),
+            )),
+            Caller::ApiKey { scopes, .. } => match permission.scope {
+                Some(scope) if scopes.contains(&scope) => Ok(()),
+                Some(scope) => Err(ApiError::forbidden(
+                    "missing_scope",
+                    format!("This API key lacks the `{scope}` scope"),
+                )),
+                None => Err(ApiError::forbidden(
+                    "forbidden",
+                    "API keys may not use this operation",
+                )),
+            },
+            Caller::Customer(_) => Err(ApiError::forbidden(
+                "forbidden",
+                "Customer tokens only reach /v1/me",
+            )),
+        }
+    }
+
+    /// The actor recorded in the audit log.
+    pub fn actor(&self) -> crate::audit::Actor {
+        match self {
+            Caller::Staff { id, .. } => crate::audit::Actor::Staff(id.clone()),
+            Caller::ApiKey { id, .. } => crate::audit::Actor::ApiKey(id.clone()),
+            Caller::Customer(c) => crate::audit::Actor::Customer(c.customer_id.0.clone()),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let missing = || {
+        ApiError::unauthorized(
+            "missing_credentials",
+            "Send `Authorization: Bearer <token>`",
+        )
+    };
+    let value = req.headers().get(AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token.to_owned())
+}
+
+async fn resolve(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
+    if token.starts_with(api_keys::PREFIX) {
+        let hash = api_keys::hash_key(&token);
+        let pool = state.pool.clone();
+        let key = db::run(&pool, move |c| api_keys::repo::find_by_hash(c, &hash)).await?;
+        let key = key
+            .ok_or_else(|| ApiError::unauthorized("invalid_api_key", "The API key is not valid"))?;
+        if key.revoked_at.is_some() {
+            return Err(ApiError::unauthorized(
+                "api_key_revoked",
+                "The API key has been revoked",
+            ));
+        }
+        state.api_key_limiter.check([key.id.as_str()])?;
+        return Ok(Caller::ApiKey {
+            scopes: key.scopes(),
+            store_id: key.store_id,
+            id: key.id,
+        });
+    }
+    let (audience, claims) = state.tokens.verify(&token, state.clock.now())?;
+    match audience {
+        Audience::Customer => Ok(Caller::Customer(CustomerCaller {
+            customer_id: CustomerId(claims.sub),
+        })),
+        Audience::Staff => {
+            let id = claims.sub;
+            let lookup = id.clone();
+            let member = db::run(&state.pool, move |c| staff::repo::find(c, &lookup)).await?;
+            match member {
+                Some(m) if m.active => {
+                    let role = m
+                        .role
+                        .parse()
+                        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+                    Ok(Caller::Staff { id, role })
+                }
+                Some(_) => Err(ApiError::unauthorized(
+                    "account_disabled",
+                    "This staff account is disabled",
+                )),
+                None => Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "The token is invalid",
+                )),
+            }
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let prepared = state_of(req).and_then(|s| bearer(req).map(|t| (s, t)));
+        Box::pin(async move {
+            let (state, token) = prepared?;
+            resolve(state, token).await
+        })
+    }
+}
+
+impl FromRequest for CustomerCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<CustomerCaller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            match caller.await? {
+                Caller::Customer(c) => Ok(c),
+                _ => Err(ApiError::forbidden(
+                    "forbidden",
+                    "Only customer tokens reach /v1/me",
+                )),
+            }
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Authentication and authorisation: passwords, tokens, API keys, roles, scopes and the caller.
+
+pub mod caller;
+pub mod passwords;
+pub mod rate_limit;
+pub mod routes;
+pub mod tokens;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use caller::{Caller, CustomerCaller};
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including staff and API keys.
+    Admin,
+    /// Program configuration, reports, customers read.
+    Marketer,
+    /// Customers read/write, tickets, adjustments, recovery cases.
+    Support,
+    /// Read-only reports and customers.
+    Analyst,
+}
+
+impl Role {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Marketer => "marketer",
+            Role::Support => "support",
+            Role::Analyst => "analyst",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "marketer" => Ok(Role::Marketer),
+            "support" => Ok(Role::Support),
+            "analyst" => Ok(Role::Analyst),
+            other => Err(format!(
+                "unknown role `{other}` (admin, marketer, support, analyst)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! scopes {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// An API key scope.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum Scope {
+            $(#[doc = $name] #[serde(rename = $name)] $variant,)+
+        }
+
+        impl Scope {
+            /// Every scope.
+            pub const ALL: &'static [Scope] = &[$(Scope::$variant),+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Scope::$variant => $name,)+ }
+            }
+        }
+
+        impl FromStr for Scope {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($name => Ok(Scope::$variant),)+
+                    other => Err(format!("unknown scope `{other}`")),
+                }
+            }
+        }
+    };
+}
+
+scopes! {
+    CustomersRead => "customers:read",
+    CustomersWrite => "customers:write",
+    PurchasesWrite => "purchases:write",
+    PointsRead => "points:read",
+    PointsWrite => "points:write",
+    RewardsRedeem => "rewards:redeem",
+    CodesUse => "codes:use",
+    TicketsWrite => "tickets:write",
+    FeedbackWrite => "feedback:write",
+    EventsWrite => "events:write",
+    TokensIssue => "tokens:issue",
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a route needs: the API key scope that grants it and the staff roles that may use it.
+#[derive(Debug, Clone, Copy)]
+pub struct Permission {
+    /// The scope an API key needs; `None` if API keys may not use the route.
+    pub scope: Option<Scope>,
+    /// The staff roles allowed (admin is always allowed).
+    pub roles: &'static [Role],
+}
+
+impl Permission {
+    /// Read customers.
+    pub const CUSTOMERS_READ: Permission = Permission {
+        scope: Some(Scope::CustomersRead),
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Create and change customers.
+    pub const CUSTOMERS_WRITE: Permission = Permission {
+        scope: Some(Scope::CustomersWrite),
+        roles: &[Role::Support],
+    };
+    /// Mint customer tokens.
+    pub const TOKENS_ISSUE: Permission = Permission {
+        scope: Some(Scope::TokensIssue),
+        roles: &[],
+    };
+    /// Manage staff accounts and API keys.
+    pub const ADMIN: Permission = Permission {
+        scope: None,
+        roles: &[],
+    };
+}

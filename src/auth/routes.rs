@@ -1,0 +1,115 @@
+//! Login endpoints for staff and customers, rate limited per client IP and per email.
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::passwords;
+use super::tokens::Audience;
+use crate::app::AppState;
+use crate::customers::routes::{CustomerToken, customer_token};
+use crate::error::{ApiError, Problem};
+use crate::{customers, db, staff};
+
+/// Registers the routes.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(customer_login);
+}
+
+/// Email and password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+/// A staff access token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until it expires.
+    expires_in: i64,
+}
+
+fn invalid() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "The email or password is wrong")
+}
+
+/// Applies the rate limit and the length check; returns the normalised email and the password.
+fn admit(
+    state: &AppState,
+    req: &HttpRequest,
+    body: LoginRequest,
+) -> Result<(String, String), ApiError> {
+    let email = body.email.trim().to_lowercase();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    state.login_limiter.check([
+        format!("ip:{ip}").as_str(),
+        format!("email:{email}").as_str(),
+    ])?;
+    let password = body.password.expose_secret();
+    passwords::check_login(password)?;
+    Ok((email, password.to_owned()))
+}
+
+/// Staff login.
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 400, body = Problem),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 429, description = "`rate_limited`, with Retry-After", body = Problem)))]
+#[post("/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (email, password) = admit(&state, &req, body.into_inner())?;
+    let member = db::run(&state.pool, move |c| staff::repo::find_by_email(c, &email)).await?;
+    let stored = member.as_ref().map(|m| m.password_hash.clone());
+    let matches = passwords::verify_async(password, stored).await?;
+    let member = member.filter(|m| matches && m.active).ok_or_else(invalid)?;
+    let issued = state
+        .tokens
+        .issue(Audience::Staff, &member.id, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    }))
+}
+
+/// Customer login (after the customer set a password with `PUT /v1/me/password`).
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = CustomerToken), (status = 400, body = Problem),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 429, description = "`rate_limited`, with Retry-After", body = Problem)))]
+#[post("/auth/customer-login")]
+async fn customer_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (email, password) = admit(&state, &req, body.into_inner())?;
+    let customer = db::run(&state.pool, move |c| {
+        customers::repo::find_by_email(c, &email)
+    })
+    .await?;
+    let stored = customer.as_ref().and_then(|c| c.password_hash.clone());
+    let matches = passwords::verify_async(password, stored.clone()).await?;
+    let customer = customer
+        .filter(|_| matches && stored.is_some())
+        .ok_or_else(invalid)?;
+    let issued = state
+        .tokens
+        .issue(Audience::Customer, &customer.id, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(customer_token(issued.token, issued.expires_in)))
+}

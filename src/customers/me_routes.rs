@@ -1,0 +1,150 @@
+//! The customer's own profile, for mobile apps: `/v1/me`.
+
+use actix_web::{HttpResponse, get, patch, put, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::model::CustomerChanges;
+use super::routes::{ConsentsPatch, CustomerResponse, UpdateCustomer, present};
+use super::service::{self, Editor};
+use crate::app::AppState;
+use crate::auth::{CustomerCaller, passwords};
+use crate::db;
+use crate::error::{ApiError, FieldError, Problem};
+
+/// Shortest customer password.
+const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Registers the routes.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(me).service(update_me).service(set_password);
+}
+
+/// What a customer may change about themself. The birthday can be set only while unset.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    time_zone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    preferred_channel: Option<Option<String>>,
+    /// Accepted only while no birthday is stored (422 `birthday_already_set` otherwise).
+    birthday: Option<String>,
+    consents: Option<ConsentsPatch>,
+}
+
+/// A new password; `current_password` is required once a password is set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    #[schema(value_type = Option<String>, format = Password)]
+    current_password: Option<SecretString>,
+    /// 8 characters to 1024 bytes.
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+/// The customer's own profile.
+#[utoipa::path(tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = CustomerResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[get("/me")]
+async fn me(state: web::Data<AppState>, caller: CustomerCaller) -> Result<HttpResponse, ApiError> {
+    let customer = db::run(&state.pool, move |c| service::get(c, &caller.customer_id.0)).await?;
+    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+}
+
+/// Change the customer's own profile.
+#[utoipa::path(tag = "me", request_body = UpdateMe, security(("bearer" = [])),
+    responses((status = 200, body = CustomerResponse), (status = 400, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+#[patch("/me")]
+async fn update_me(
+    state: web::Data<AppState>,
+    caller: CustomerCaller,
+    body: web::Json<UpdateMe>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let now = state.clock.now();
+    let changes: CustomerChanges = UpdateCustomer {
+        first_name: b.first_name,
+        last_name: b.last_name,
+        phone: b.phone,
+        locale: b.locale,
+        time_zone: b.time_zone,
+        preferred_channel: b.preferred_channel,
+        birthday: b.birthday.map(Some),
+        consents: b.consents,
+        ..UpdateCustomer::default()
+    }
+    .parse(now.date_naive())?;
+    let id = caller.customer_id.0;
+    let actor = crate::audit::Actor::Customer(id.clone());
+    let customer = db::run(&state.pool, move |c| {
+        service::update(c, &actor, Editor::Customer, &id, changes, now.naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+}
+
+/// Set or change the customer's login password.
+#[utoipa::path(tag = "me", request_body = SetPassword, security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 422, description = "`invalid_current_password`", body = Problem)))]
+#[put("/me/password")]
+async fn set_password(
+    state: web::Data<AppState>,
+    caller: CustomerCaller,
+    body: web::Json<SetPassword>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new_password = body.new_password.expose_secret().to_owned();
+    passwords::check_new("new_password", &new_password, MIN_PASSWORD_CHARS)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let current = body.current_password.map(|p| p.expose_secret().to_owned());
+    if current
+        .as_ref()
+        .is_some_and(|p| p.len() > passwords::MAX_LEN)
+    {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "current_password",
+            "is too long",
+        )]));
+    }
+    let id = caller.customer_id.0;
+    let lookup = id.clone();
+    let customer = db::run(&state.pool, move |c| service::get(c, &lookup)).await?;
+    if let Some(stored) = customer.row.password_hash {
+        let matches = match current {
+            Some(p) => passwords::verify_async(p, Some(stored)).await?,
+            None => false,
+        };
+        if !matches {
+            return Err(ApiError::unprocessable(
+                "invalid_current_password",
+                "current_password is missing or wrong",
+            ));
+        }
+    }
+    let hash = passwords::hash_async(new_password).await?;
+    let now = state.clock.now_naive();
+    db::run(&state.pool, move |c| {
+        service::set_password(c, &id, &hash, now)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,8 @@
+//! Customers: identity, contact details, consents, tags and attributes — the core of the profile.
+
+pub mod me_routes;
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod validate;

@@ -1,0 +1,156 @@
+//! Customer rows and the validated values the service works with.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::customers;
+
+/// A customer's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CustomerId(pub String);
+
+impl CustomerId {
+    /// A new, time-ordered id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+}
+
+/// A customer row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct CustomerRow {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birthday: Option<String>,
+    pub time_zone: Option<String>,
+    pub locale: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub consent_email_marketing: bool,
+    pub consent_sms_marketing: bool,
+    pub consent_surveys: bool,
+    /// JSON object of string values.
+    pub attributes: String,
+    pub referral_code_used: Option<String>,
+    pub password_hash: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Marketing and survey consents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Consents {
+    pub email_marketing: bool,
+    pub sms_marketing: bool,
+    pub surveys: bool,
+}
+
+/// Every field a customer can be created with, already validated and normalised.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFields {
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birthday: Option<String>,
+    pub time_zone: Option<String>,
+    pub locale: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub consents: Consents,
+    pub attributes: BTreeMap<String, String>,
+    pub referral_code_used: Option<String>,
+}
+
+/// Validated changes: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChanges {
+    pub external_id: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub birthday: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub preferred_channel: Option<Option<String>>,
+    pub email_marketing: Option<bool>,
+    pub sms_marketing: Option<bool>,
+    pub surveys: Option<bool>,
+    pub attributes: Option<BTreeMap<String, String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// A customer with their tags, as services return it.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub row: CustomerRow,
+    pub tags: Vec<String>,
+}
+
+impl CustomerRow {
+    /// The attributes object; a damaged value reads as empty rather than failing the request.
+    pub fn attributes(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.attributes).unwrap_or_default()
+    }
+
+    /// Applies validated changes in place.
+    pub fn apply(&mut self, ch: CustomerChanges) {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        set(&mut self.external_id, ch.external_id);
+        set(&mut self.email, ch.email);
+        set(&mut self.phone, ch.phone);
+        set(&mut self.first_name, ch.first_name);
+        set(&mut self.last_name, ch.last_name);
+        set(&mut self.birthday, ch.birthday);
+        set(&mut self.time_zone, ch.time_zone);
+        set(&mut self.locale, ch.locale);
+        set(&mut self.preferred_channel, ch.preferred_channel);
+        set(&mut self.consent_email_marketing, ch.email_marketing);
+        set(&mut self.consent_sms_marketing, ch.sms_marketing);
+        set(&mut self.consent_surveys, ch.surveys);
+        if let Some(attrs) = ch.attributes {
+            self.attributes = serde_json::to_string(&attrs).unwrap_or_else(|_| "{}".to_owned());
+        }
+    }
+
+    /// A new row from validated fields.
+    pub fn new(id: CustomerId, f: CustomerFields, now: NaiveDateTime) -> Self {
+        Self {
+            id: id.0,
+            external_id: f.external_id,
+            email: f.email,
+            phone: f.phone,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            birthday: f.birthday,
+            time_zone: f.time_zone,
+            locale: f.locale,
+            preferred_channel: f.preferred_channel,
+            consent_email_marketing: f.consents.email_marketing,
+            consent_sms_marketing: f.consents.sms_marketing,
+            consent_surveys: f.consents.surveys,
+            attributes: serde_json::to_string(&f.attributes).unwrap_or_else(|_| "{}".to_owned()),
+            referral_code_used: f.referral_code_used,
+            password_hash: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether the customer can still be identified (external id, email or phone).
+    pub fn is_identifiable(&self) -> bool {
+        self.external_id.is_some() || self.email.is_some() || self.phone.is_some()
+    }
+}

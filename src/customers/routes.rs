@@ -1,0 +1,481 @@
+//! Customer endpoints for staff and store backends: `/v1/customers`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::model::{Consents, Customer, CustomerChanges, CustomerFields};
+use super::repo::ListFilter;
+use super::service::{self, Editor};
+use super::validate::{self, Check, MAX_TEXT};
+use crate::app::AppState;
+use crate::auth::tokens::Audience;
+use crate::auth::{Caller, Permission};
+use crate::error::{ApiError, Problem};
+use crate::{db, pagination};
+
+/// Registers the routes.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(create)
+        .service(list)
+        .service(get_by_external_id)
+        .service(get_one)
+        .service(update)
+        .service(issue_token);
+}
+
+/// Deserialises a present field (even `null`) as `Some`, so PATCH can tell "clear" from "leave".
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Consents as the API shows them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentsBody {
+    #[serde(default)]
+    email_marketing: bool,
+    #[serde(default)]
+    sms_marketing: bool,
+    #[serde(default)]
+    surveys: bool,
+}
+
+/// A partial change of consents.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentsPatch {
+    pub email_marketing: Option<bool>,
+    pub sms_marketing: Option<bool>,
+    pub surveys: Option<bool>,
+}
+
+/// A new customer. At least one of `external_id`, `email`, `phone`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    /// The client's own id (unique, up to 200 characters).
+    external_id: Option<String>,
+    /// Trimmed and lower-cased; unique.
+    email: Option<String>,
+    /// E.164, e.g. `+989121234567`; unique.
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// `YYYY-MM-DD` or `--MM-DD`, not in the future.
+    birthday: Option<String>,
+    /// IANA name, e.g. `Asia/Tehran`.
+    time_zone: Option<String>,
+    /// `en`, `fa`, `ar`, `en-GB`…
+    locale: Option<String>,
+    /// `email`, `sms` or `push`.
+    preferred_channel: Option<String>,
+    /// All false when omitted.
+    #[serde(default)]
+    consents: ConsentsBody,
+    /// Up to 50 tags of up to 64 characters.
+    #[serde(default)]
+    tags: Vec<String>,
+    /// Up to 50 string attributes.
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    /// A referral code the customer signed up with.
+    referral_code_used: Option<String>,
+}
+
+/// Changes to a customer: absent fields stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub birthday: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub preferred_channel: Option<Option<String>>,
+    pub consents: Option<ConsentsPatch>,
+    pub tags: Option<Vec<String>>,
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+/// A customer as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerResponse {
+    id: String,
+    external_id: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    birthday: Option<String>,
+    time_zone: Option<String>,
+    locale: Option<String>,
+    preferred_channel: Option<String>,
+    consents: ConsentsBody,
+    tags: Vec<String>,
+    attributes: BTreeMap<String, String>,
+    referral_code_used: Option<String>,
+    /// Whether the customer can log in with a password.
+    has_password: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerResponse {
+    fn from(c: Customer) -> Self {
+        let r = c.row;
+        Self {
+            attributes: r.attributes(),
+            has_password: r.password_hash.is_some(),
+            consents: ConsentsBody {
+                email_marketing: r.consent_email_marketing,
+                sms_marketing: r.consent_sms_marketing,
+                surveys: r.consent_surveys,
+            },
+            id: r.id,
+            external_id: r.external_id,
+            email: r.email,
+            phone: r.phone,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            birthday: r.birthday,
+            time_zone: r.time_zone,
+            locale: r.locale,
+            preferred_channel: r.preferred_channel,
+            tags: c.tags,
+            referral_code_used: r.referral_code_used,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerList {
+    data: Vec<CustomerResponse>,
+    next_cursor: Option<String>,
+}
+
+/// Search and filters; newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Case-insensitive substring of name, email, phone or external id.
+    q: Option<String>,
+    /// Exact email (normalised before matching).
+    email: Option<String>,
+    /// Exact phone (normalised to E.164 before matching).
+    phone: Option<String>,
+    /// Customers carrying this tag.
+    tag: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// Cursor from the previous page.
+    cursor: Option<String>,
+}
+
+/// A token a mobile app can use for `/v1/me`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerToken {
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until it expires.
+    expires_in: i64,
+}
+
+fn opt<T>(
+    check: &mut Check,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    raw.and_then(|v| check.take(field, parse(v)))
+}
+
+/// Validates one nullable PATCH field.
+pub fn change(
+    check: &mut Check,
+    field: &str,
+    raw: Option<Option<String>>,
+    parse: impl Fn(&str) -> Result<String, String>,
+) -> Option<Option<String>> {
+    match raw {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(v)) => check.take(field, parse(&v)).map(Some),
+    }
+}
+
+impl CreateCustomer {
+    fn parse(self, today: chrono::NaiveDate) -> Result<(CustomerFields, Vec<String>), ApiError> {
+        let mut c = Check::default();
+        let text = |v: &str| validate::text(v, MAX_TEXT);
+        let fields = CustomerFields {
+            external_id: opt(&mut c, "external_id", self.external_id.as_deref(), text),
+            email: opt(&mut c, "email", self.email.as_deref(), validate::email),
+            phone: opt(&mut c, "phone", self.phone.as_deref(), validate::phone),
+            first_name: opt(&mut c, "first_name", self.first_name.as_deref(), text),
+            last_name: opt(&mut c, "last_name", self.last_name.as_deref(), text),
+            birthday: opt(&mut c, "birthday", self.birthday.as_deref(), |v| {
+                validate::birthday(v, today)
+            }),
+            time_zone: opt(
+                &mut c,
+                "time_zone",
+                self.time_zone.as_deref(),
+                validate::time_zone,
+            ),
+            locale: opt(&mut c, "locale", self.locale.as_deref(), validate::locale),
+            preferred_channel: opt(
+                &mut c,
+                "preferred_channel",
+                self.preferred_channel.as_deref(),
+                validate::channel,
+            ),
+            consents: Consents {
+                email_marketing: self.consents.email_marketing,
+                sms_marketing: self.consents.sms_marketing,
+                surveys: self.consents.surveys,
+            },
+            attributes: c
+                .take("attributes", validate::attributes(&self.attributes))
+                .unwrap_or_default(),
+            referral_code_used: opt(
+                &mut c,
+                "referral_code_used",
+                self.referral_code_used.as_deref(),
+                text,
+            ),
+        };
+        let tags = c
+            .take("tags", validate::tags(&self.tags))
+            .unwrap_or_default();
+        if self.external_id.is_none() && self.email.is_none() && self.phone.is_none() {
+            c.fail(
+                "external_id",
+                "one of external_id, email or phone is required",
+            );
+        }
+        c.finish()?;
+        Ok((fields, tags))
+    }
+}
+
+impl UpdateCustomer {
+    /// Validates every present field.
+    pub fn parse(self, today: chrono::NaiveDate) -> Result<CustomerChanges, ApiError> {
+        let mut c = Check::default();
+        let text = |v: &str| validate::text(v, MAX_TEXT);
+        let consents = self.consents.unwrap_or_default();
+        let changes = CustomerChanges {
+            external_id: change(&mut c, "external_id", self.external_id, text),
+            email: change(&mut c, "email", self.email, validate::email),
+            phone: change(&mut c, "phone", self.phone, validate::phone),
+            first_name: change(&mut c, "first_name", self.first_name, text),
+            last_name: change(&mut c, "last_name", self.last_name, text),
+            birthday: change(&mut c, "birthday", self.birthday, |v| {
+                validate::birthday(v, today)
+            }),
+            time_zone: change(&mut c, "time_zone", self.time_zone, validate::time_zone),
+            locale: change(&mut c, "locale", self.locale, validate::locale),
+            preferred_channel: change(
+                &mut c,
+                "preferred_channel",
+                self.preferred_channel,
+                validate::channel,
+            ),
+            email_marketing: consents.email_marketing,
+            sms_marketing: consents.sms_marketing,
+            surveys: consents.surveys,
+            attributes: self
+                .attributes
+                .and_then(|a| c.take("attributes", validate::attributes(&a))),
+            tags: self.tags.and_then(|t| c.take("tags", validate::tags(&t))),
+        };
+        c.finish()?;
+        Ok(changes)
+    }
+}
+
+/// Create a customer.
+#[utoipa::path(tag = "customers", request_body = CreateCustomer, security(("bearer" = [])),
+    responses((status = 201, body = CustomerResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem)))]
+#[post("/customers")]
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::CUSTOMERS_WRITE)?;
+    let now = state.clock.now();
+    let (fields, tags) = body.into_inner().parse(now.date_naive())?;
+    let actor = caller.actor();
+    let customer = db::run(&state.pool, move |c| {
+        service::create(c, &actor, fields, tags, now.naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CustomerResponse::from(customer)))
+}
+
+/// Get a customer.
+#[utoipa::path(tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = CustomerResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/customers/{id}")]
+async fn get_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::CUSTOMERS_READ)?;
+    let customer = db::run(&state.pool, move |c| service::get(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+}
+
+/// Get a customer by the client's own id.
+#[utoipa::path(tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = CustomerResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/customers/by-external-id/{external_id}")]
+async fn get_by_external_id(
+    state: web::Data<AppState>,
+    caller: Caller,
+    external_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::CUSTOMERS_READ)?;
+    let customer = db::run(&state.pool, move |c| {
+        service::get_by_external_id(c, &external_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+}
+
+/// Change a customer.
+#[utoipa::path(tag = "customers", request_body = UpdateCustomer, security(("bearer" = [])),
+    responses((status = 200, body = CustomerResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[patch("/customers/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<UpdateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::CUSTOMERS_WRITE)?;
+    let now = state.clock.now();
+    let changes = body.into_inner().parse(now.date_naive())?;
+    let actor = caller.actor();
+    let customer = db::run(&state.pool, move |c| {
+        service::update(c, &actor, Editor::Operator, &id, changes, now.naive_utc())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+}
+
+/// Search and filter customers, newest first.
+#[utoipa::path(tag = "customers", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = CustomerList), (status = 400, body = Problem), (status = 403, body = Problem)))]
+#[get("/customers")]
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::CUSTOMERS_READ)?;
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let mut c = Check::default();
+    let filter = ListFilter {
+        email: opt(&mut c, "email", query.email.as_deref(), validate::email),
+        phone: opt(&mut c, "phone", query.phone.as_deref(), validate::phone),
+        q: query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
+        tag: query.tag,
+        before: query.cursor.as_deref().map(decode_cursor).transpose()?,
+    };
+    c.finish()?;
+    let mut rows = db::run(&state.pool, move |c| service::list(c, filter, limit + 1)).await?;
+    let next_cursor = pagination::next_page(&mut rows, limit, |c| {
+        format!(
+            "{}|{}",
+            c.row.created_at.and_utc().timestamp_micros(),
+            c.row.id
+        )
+    });
+    let data = rows.into_iter().map(CustomerResponse::from).collect();
+    Ok(HttpResponse::Ok().json(CustomerList { data, next_cursor }))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor is not one this service issued",
+        )
+    };
+    let raw = pagination::decode(cursor)?;
+    let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at.naive_utc(), id.to_owned()))
+}
+
+/// Mint a short-lived customer token for a mobile app (scope `tokens:issue`).
+#[utoipa::path(tag = "customers", security(("bearer" = [])),
+    responses((status = 201, body = CustomerToken), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[post("/customers/{id}/tokens")]
+async fn issue_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::TOKENS_ISSUE)?;
+    let customer = db::run(&state.pool, move |c| service::get(c, &id)).await?;
+    let issued = state
+        .tokens
+        .issue(Audience::Customer, &customer.row.id, state.clock.now())?;
+    Ok(HttpResponse::Created().json(CustomerToken {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    }))
+}
+
+/// A token response for customer login too.
+pub fn customer_token(token: String, expires_in: i64) -> CustomerToken {
+    CustomerToken {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in,
+    }
+}

@@ -1,0 +1,19 @@
+//! Patron: a loyalty club and customer profile service.
+
+pub mod api_keys;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod ops;
+pub mod pagination;
+pub mod scheduler;
+pub mod secrets;
+pub mod staff;
+pub mod telemetry;
+pub mod values;

@@ -1,0 +1,57 @@
+//! Cursor pagination shared by list endpoints: `?limit=` (default 50, max 200) and an opaque `?cursor=`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{ApiError, FieldError};
+
+/// Default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: i64 = 200;
+
+/// Checks `?limit=`.
+pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )])),
+    }
+}
+
+/// Wraps a position into an opaque cursor.
+pub fn encode(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(position)
+}
+
+/// Unwraps a cursor made by [`encode`].
+pub fn decode(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "The cursor is not one this service issued",
+            )
+        })
+}
+
+/// Trims a `limit + 1` fetch to `limit` rows and returns the cursor of the next page, if any.
+pub fn next_page<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> String,
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| encode(&position(r)))
+    } else {
+        None
+    }
+}

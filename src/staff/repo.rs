@@ -1,0 +1,81 @@
+//! Staff queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::StaffRow;
+use crate::db::{DbConnection, schema::staff};
+
+/// Finds a staff member by id.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<StaffRow>> {
+    staff::table
+        .find(id)
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Finds a staff member by normalised email.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<StaffRow>> {
+    staff::table
+        .filter(staff::email.eq(email))
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a staff member.
+pub fn insert(conn: &mut DbConnection, row: &StaffRow) -> QueryResult<()> {
+    diesel::insert_into(staff::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether any staff member exists.
+pub fn any(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(staff::table.select(staff::id))).get_result(conn)
+}
+
+/// Staff ordered by id (time-ordered), after the cursor id.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<StaffRow>> {
+    let mut query = staff::table
+        .select(StaffRow::as_select())
+        .order(staff::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(staff::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Sets role and active flag.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    role: &str,
+    active: bool,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(staff::table.find(id))
+        .set((
+            staff::role.eq(role),
+            staff::active.eq(active),
+            staff::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Active admins.
+pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
+    staff::table
+        .filter(staff::role.eq("admin"))
+        .filter(staff::active.eq(true))
+        .count()
+        .get_result(conn)
+}
