@@ -1,0 +1,296 @@
+//! The test harness: spawn the app with a fresh database, a settable clock, and helpers.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use patron::app::Application;
+use patron::clock::SettableClock;
+use patron::config::Settings;
+use patron::db::Pool;
+use reqwest::{Method, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// The signing key the tests configure, so they can forge tokens.
+pub const SECRET: &str = "test-signing-key-that-is-at-least-32-bytes-long";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir, String),
+    Postgres {
+        admin_url: String,
+        schema: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    /// A fresh database: a PostgreSQL schema when PATRON_TEST_POSTGRES_URL is set, else a SQLite file.
+    pub fn fresh() -> Self {
+        match std::env::var("PATRON_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("PATRON_TEST_POSTGRES_URL is set but unreachable: {e}")
+                });
+                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .expect("create schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+                TestDb::Postgres {
+                    admin_url,
+                    schema,
+                    url,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("patron.db").display());
+                TestDb::Sqlite(dir, url)
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite(_, url) => url,
+            TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, schema, ..
+        } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// Settings for a test app on a free port.
+pub fn settings(db: &TestDb) -> Settings {
+    let mut s = Settings::defaults().expect("defaults");
+    s.server.port = 0;
+    s.server.workers = 2;
+    s.database.url = db.url().to_owned();
+    s.database.pool_size = 4;
+    s.auth.jwt_secret = Some(SecretString::from(SECRET));
+    s.bootstrap.admin_email = Some(ADMIN_EMAIL.to_owned());
+    s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<SettableClock>,
+    pub pool: Pool,
+    admin: std::sync::Mutex<Option<String>>,
+    // Dropped last, after the server stops using it.
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            patron::telemetry::init(&patron::config::LogSettings {
+                format: "text".into(),
+                level: "debug".into(),
+            });
+        }
+        let db = TestDb::fresh();
+        let mut s = settings(&db);
+        tweak(&mut s);
+        let clock = Arc::new(SettableClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        ));
+        let app = Application::build(s, clock.clone())
+            .await
+            .expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.pool.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            pool,
+            admin: Default::default(),
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// The bootstrap admin's token, logged in once per test (logins are rate limited).
+    pub async fn admin_token(&self) -> String {
+        if let Some(t) = self.admin.lock().unwrap().clone() {
+            return t;
+        }
+        let body: Value = ok(
+            self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await,
+            StatusCode::OK,
+        )
+        .await;
+        let token = body["access_token"].as_str().expect("token").to_owned();
+        *self.admin.lock().unwrap() = Some(token.clone());
+        token
+    }
+
+    /// A staff member with `role`, logged in.
+    pub async fn staff_token(&self, role: &str) -> String {
+        let admin = self.admin_token().await;
+        let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let password = "a long enough password";
+        ok(
+            self.post(
+                "/v1/staff",
+                &admin,
+                json!({"email": email, "password": password, "role": role}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let body = ok(self.login(&email, password).await, StatusCode::OK).await;
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// An API key with the given scopes.
+    pub async fn api_key(&self, scopes: &[&str]) -> String {
+        let admin = self.admin_token().await;
+        let body = ok(
+            self.post(
+                "/v1/api-keys",
+                &admin,
+                json!({"name": "till", "scopes": scopes}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        body["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Creates a customer with an all-powerful key; returns the response body.
+    pub async fn customer(&self, key: &str, body: Value) -> Value {
+        ok(
+            self.post("/v1/customers", key, body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Mints a customer token.
+    pub async fn customer_token(&self, key: &str, customer_id: &str) -> String {
+        let body = ok(
+            self.post(
+                &format!("/v1/customers/{customer_id}/tokens"),
+                key,
+                json!({}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// A key with every customer-related scope.
+    pub async fn backend_key(&self) -> String {
+        self.api_key(&["customers:read", "customers:write", "tokens:issue"])
+            .await
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn ok(resp: Response, status: StatusCode) -> Value {
+    let got = resp.status();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("json body")
+    }
+}
+
+/// Asserts a problem+json response with this status and code; returns the body.
+pub async fn problem(resp: Response, status: StatusCode, code: &str) -> Value {
+    let got = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let has_request_id = resp.headers().contains_key("x-request-id");
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    assert_eq!(content_type, "application/problem+json", "body: {text}");
+    assert!(has_request_id, "problem responses carry X-Request-Id");
+    let body: Value = serde_json::from_str(&text).expect("problem json");
+    assert_eq!(body["code"], code, "body: {text}");
+    assert_eq!(body["status"], status.as_u16(), "body: {text}");
+    body
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on a free port, its own fresh database per test (SQLite by
+//! default, PostgreSQL when PATRON_TEST_POSTGRES_URL is set), spoken to over HTTP.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod customers;
+mod errors;
+mod me;
+mod migrations;
+mod ops;
+mod staff_and_keys;
