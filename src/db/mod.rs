@@ -106,10 +106,16 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create database folder {}: {e}", dir.display()))?;
     }
+    let manager = Manager { target };
+    if matches!(manager.target, Target::Sqlite(_)) {
+        // Switch a new file to WAL once, before the pool opens its connections in parallel:
+        // the switch takes an exclusive lock that concurrent openers would report as "locked".
+        drop(manager.connect()?);
+    }
     let pool = r2d2::Pool::builder()
         .max_size(size.max(1))
         .connection_timeout(timeout)
-        .build(Manager { target })?;
+        .build(manager)?;
     Ok(pool)
 }
 
