@@ -1,0 +1,135 @@
+//! The loyalty program's settings: one validated document, with defaults on a new install.
+
+pub mod repo;
+pub mod routes;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// Points per amount spent: `points` for every `spend_minor` minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarnRate {
+    /// Minor units of spend (e.g. 100 = 1.00).
+    pub spend_minor: i64,
+    /// Points earned for that spend.
+    pub points: i64,
+}
+
+/// What happens when a return takes back points that were already spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnPolicy {
+    /// The balance may go into debt, shown as `negative`.
+    AllowNegative,
+    /// Only what is available is taken back.
+    WithinBalance,
+}
+
+/// Referral bonuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Referral {
+    /// Points for the customer who referred.
+    pub referrer_points: i64,
+    /// Points for the new customer.
+    pub referred_points: i64,
+}
+
+/// The program document (`GET/PUT /v1/program`). A PUT replaces it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSettings {
+    /// ISO 4217 code of the program's one currency.
+    pub currency: String,
+    /// Base earning rate.
+    pub earn_rate: EarnRate,
+    /// Days points stay pending (the return window), 0–365.
+    pub pending_days: i64,
+    /// Months after which an earned lot expires; 0 = never.
+    pub expiry_months: i64,
+    /// Days before expiry that customers are warned.
+    pub expiry_warning_days: i64,
+    /// Rolling window of qualifying points for tiers, in months.
+    pub tier_window_months: i64,
+    /// Days a customer keeps a tier after falling below it, before the review downgrades.
+    pub tier_grace_days: i64,
+    /// What one point is worth, in minor units (for the liability report).
+    pub point_value_minor: i64,
+    /// How returns treat points already spent.
+    pub return_policy: ReturnPolicy,
+    /// Referral bonuses.
+    pub referral: Referral,
+}
+
+impl Default for ProgramSettings {
+    fn default() -> Self {
+        Self {
+            currency: "USD".to_owned(),
+            earn_rate: EarnRate {
+                spend_minor: 100,
+                points: 1,
+            },
+            pending_days: 14,
+            expiry_months: 12,
+            expiry_warning_days: 30,
+            tier_window_months: 12,
+            tier_grace_days: 30,
+            point_value_minor: 1,
+            return_policy: ReturnPolicy::WithinBalance,
+            referral: Referral {
+                referrer_points: 0,
+                referred_points: 0,
+            },
+        }
+    }
+}
+
+impl ProgramSettings {
+    /// Checks every field; returns all problems at once.
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut range = |field: &str, value: i64, min: i64, max: i64| {
+            if !(min..=max).contains(&value) {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+        };
+        range(
+            "earn_rate.spend_minor",
+            self.earn_rate.spend_minor,
+            1,
+            1_000_000_000,
+        );
+        range("earn_rate.points", self.earn_rate.points, 0, 1_000_000);
+        range("pending_days", self.pending_days, 0, 365);
+        range("expiry_months", self.expiry_months, 0, 120);
+        range("expiry_warning_days", self.expiry_warning_days, 0, 365);
+        range("tier_window_months", self.tier_window_months, 1, 120);
+        range("tier_grace_days", self.tier_grace_days, 0, 365);
+        range("point_value_minor", self.point_value_minor, 0, 1_000_000);
+        range(
+            "referral.referrer_points",
+            self.referral.referrer_points,
+            0,
+            1_000_000,
+        );
+        range(
+            "referral.referred_points",
+            self.referral.referred_points,
+            0,
+            1_000_000,
+        );
+        if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+            errors.push(FieldError::new(
+                "currency",
+                "must be an ISO 4217 code such as USD, EUR, IRR or AED",
+            ));
+        }
+        errors
+    }
+}
