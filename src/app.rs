@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
-use crate::{api_keys, auth, customers, error, secrets, staff};
+use crate::{api_keys, auth, customers, error, points, program, purchases, secrets, staff};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -89,7 +89,10 @@ impl Application {
                         .configure(staff::routes::config)
                         .configure(api_keys::routes::config)
                         .configure(customers::me_routes::config)
-                        .configure(customers::routes::config),
+                        .configure(customers::routes::config)
+                        .configure(program::routes::config)
+                        .configure(purchases::routes::config)
+                        .configure(points::routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson(openapi_document(api));

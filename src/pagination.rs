@@ -55,3 +55,41 @@ pub fn next_page<T>(
         None
     }
 }
+
+/// A cursor for lists ordered by (timestamp, id).
+pub fn encode_position(at: chrono::NaiveDateTime, id: &str) -> String {
+    encode(&format!("{}|{id}", at.and_utc().timestamp_micros()))
+}
+
+/// The (timestamp, id) inside a cursor made by [`encode_position`].
+pub fn decode_position(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor is not one this service issued",
+        )
+    };
+    let raw = decode(cursor)?;
+    let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at.naive_utc(), id.to_owned()))
+}
+
+/// Like [`next_page`], for lists ordered by (timestamp, id).
+pub fn next_position_page<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> (chrono::NaiveDateTime, String),
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| {
+            let (at, id) = position(r);
+            encode_position(at, &id)
+        })
+    } else {
+        None
+    }
+}

@@ -136,6 +136,26 @@ impl Permission {
         scope: Some(Scope::TokensIssue),
         roles: &[],
     };
+    /// Read the program settings.
+    pub const PROGRAM_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Change the program settings.
+    pub const PROGRAM_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer],
+    };
+    /// Record purchases and returns.
+    pub const PURCHASES_WRITE: Permission = Permission {
+        scope: Some(Scope::PurchasesWrite),
+        roles: &[],
+    };
+    /// Read balances, history and purchases.
+    pub const POINTS_READ: Permission = Permission {
+        scope: Some(Scope::PointsRead),
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
     /// Manage staff accounts and API keys.
     pub const ADMIN: Permission = Permission {
         scope: None,

@@ -421,33 +421,18 @@ async fn list(
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty()),
         tag: query.tag,
-        before: query.cursor.as_deref().map(decode_cursor).transpose()?,
+        before: query
+            .cursor
+            .as_deref()
+            .map(pagination::decode_position)
+            .transpose()?,
     };
     c.finish()?;
     let mut rows = db::run(&state.pool, move |c| service::list(c, filter, limit + 1)).await?;
-    let next_cursor = pagination::next_page(&mut rows, limit, |c| {
-        format!(
-            "{}|{}",
-            c.row.created_at.and_utc().timestamp_micros(),
-            c.row.id
-        )
-    });
+    let next_cursor =
+        pagination::next_position_page(&mut rows, limit, |c| (c.row.created_at, c.row.id.clone()));
     let data = rows.into_iter().map(CustomerResponse::from).collect();
     Ok(HttpResponse::Ok().json(CustomerList { data, next_cursor }))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
-    let invalid = || {
-        ApiError::bad_request(
-            "invalid_cursor",
-            "The cursor is not one this service issued",
-        )
-    };
-    let raw = pagination::decode(cursor)?;
-    let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok((at.naive_utc(), id.to_owned()))
 }
 
 /// Mint a short-lived customer token for a mobile app (scope `tokens:issue`).

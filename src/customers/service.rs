@@ -95,6 +95,7 @@ pub fn create(
             return Err(CustomerError::Exists { existing_id });
         }
         repo::insert(c, &row)?;
+        crate::points::ledger::open_balance(c, &row.id, now)?;
         repo::replace_tags(c, &row.id, &tags)?;
         audit::record(c, actor, "customer.create", "customer", &row.id, now)?;
         Ok(())

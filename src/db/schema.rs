@@ -68,7 +68,109 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    program (id) {
+        id -> Integer,
+        document -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    purchases (id) {
+        id -> Text,
+        external_id -> Text,
+        customer_id -> Text,
+        store_id -> Nullable<Text>,
+        channel -> Text,
+        occurred_at -> Timestamp,
+        currency -> Text,
+        total_minor -> BigInt,
+        points_earned -> BigInt,
+        breakdown -> Text,
+        request_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    purchase_lines (purchase_id, line_no) {
+        purchase_id -> Text,
+        line_no -> Integer,
+        sku -> Text,
+        name -> Nullable<Text>,
+        category -> Nullable<Text>,
+        quantity -> BigInt,
+        unit_price_minor -> BigInt,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    balances (customer_id) {
+        customer_id -> Text,
+        available -> BigInt,
+        pending -> BigInt,
+        negative -> BigInt,
+        lifetime_earned -> BigInt,
+        redeemed -> BigInt,
+        expired -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    point_lots (id) {
+        id -> Text,
+        customer_id -> Text,
+        source_type -> Text,
+        source_id -> Text,
+        points -> BigInt,
+        remaining -> BigInt,
+        status -> Text,
+        earned_at -> Timestamp,
+        available_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        points -> BigInt,
+        pending -> BigInt,
+        balance_after -> BigInt,
+        pending_after -> BigInt,
+        source_type -> Text,
+        source_id -> Text,
+        lot_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
-diesel::allow_tables_to_appear_in_same_query!(staff, api_keys, customers, customer_tags, audit_log);
+diesel::joinable!(purchases -> customers (customer_id));
+diesel::joinable!(purchase_lines -> purchases (purchase_id));
+diesel::joinable!(balances -> customers (customer_id));
+diesel::joinable!(point_lots -> customers (customer_id));
+diesel::joinable!(ledger_entries -> point_lots (lot_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    staff,
+    api_keys,
+    customers,
+    customer_tags,
+    audit_log,
+    program,
+    purchases,
+    purchase_lines,
+    balances,
+    point_lots,
+    ledger_entries,
+);

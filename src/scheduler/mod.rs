@@ -1,17 +1,35 @@
-//! The job registry. Jobs (outbox dispatch, birthday offers, …) register here as they arrive;
+//! The job registry. Jobs register here as they arrive (outbox dispatch, birthday offers, …);
 //! `patron jobs run NAME` runs one now.
 
+use crate::clock::SharedClock;
+use crate::db::Pool;
+pub use crate::points::jobs::JobReport;
+
 /// A job that can be run by name.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct JobSpec {
     /// Stable name, also the `scheduler.jobs.<name>` config key.
     pub name: &'static str,
     /// What it does.
     pub description: &'static str,
+    /// The job body (blocking; run it on the blocking pool).
+    pub run: fn(&Pool, &SharedClock) -> anyhow::Result<JobReport>,
 }
 
-/// Every registered job. None yet.
-pub const JOBS: &[JobSpec] = &[];
+impl std::fmt::Debug for JobSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every registered job.
+pub const JOBS: &[JobSpec] = &[JobSpec {
+    name: "release_pending",
+    description: "make pending points available once their return window has passed",
+    run: crate::points::jobs::release_pending,
+}];
 
 /// Finds a job by name.
 pub fn find(name: &str) -> Option<&'static JobSpec> {

@@ -10,4 +10,7 @@ mod errors;
 mod me;
 mod migrations;
 mod ops;
+mod points;
+mod program;
+mod purchases;
 mod staff_and_keys;

@@ -66,6 +66,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/me"),
     ("patch", "/v1/me"),
     ("put", "/v1/me/password"),
+    ("get", "/v1/program"),
+    ("put", "/v1/program"),
+    ("post", "/v1/purchases"),
+    ("post", "/v1/purchases/preview"),
+    ("get", "/v1/customers/{id}/purchases"),
+    ("get", "/v1/me/purchases"),
+    ("get", "/v1/customers/{id}/points"),
+    ("get", "/v1/customers/{id}/points/history"),
+    ("get", "/v1/me/points"),
+    ("get", "/v1/me/points/history"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,89 @@
+//! Point jobs. Each is idempotent, batch-limited and safe when several instances run it at once:
+//! a lot is claimed by a conditional UPDATE, and a unique index allows one release entry per lot.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::ledger::{self, LedgerError, Posting};
+use super::{EntryKind, LotRow};
+use crate::clock::SharedClock;
+use crate::db::schema::point_lots;
+use crate::db::{self, DbConnection, Pool};
+
+/// Lots handled per run.
+pub const BATCH: i64 = 1000;
+
+/// What a job run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobReport {
+    /// Items processed.
+    pub items: u64,
+    /// Items skipped because another instance took them first.
+    pub skipped: u64,
+}
+
+/// Makes pending points whose return window has passed available.
+pub fn release_pending(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    let now = clock.now_naive();
+    let mut conn = pool.get()?;
+    let due: Vec<LotRow> = point_lots::table
+        .filter(point_lots::status.eq("pending"))
+        .filter(point_lots::available_at.le(now))
+        .select(LotRow::as_select())
+        .order((point_lots::available_at.asc(), point_lots::id.asc()))
+        .limit(BATCH)
+        .load(&mut *conn)?;
+    let mut report = JobReport::default();
+    for lot in due {
+        match release_lot(&mut conn, &lot, now) {
+            Ok(true) => report.items += 1,
+            Ok(false) => report.skipped += 1,
+            Err(e) => {
+                tracing::error!(lot = %lot.id, error = %e, "releasing a lot failed; it will be retried")
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn release_lot(
+    conn: &mut DbConnection,
+    lot: &LotRow,
+    now: NaiveDateTime,
+) -> Result<bool, LedgerError> {
+    db::write(conn, |c| {
+        let claimed = diesel::update(
+            point_lots::table
+                .find(&lot.id)
+                .filter(point_lots::status.eq("pending")),
+        )
+        .set(point_lots::status.eq("available"))
+        .execute(c)?;
+        if claimed == 0 {
+            return Ok(false);
+        }
+        // Returns may have taken some of the lot back while it was pending.
+        let remaining: i64 = point_lots::table
+            .find(&lot.id)
+            .select(point_lots::remaining)
+            .first(c)?;
+        if remaining > 0 {
+            ledger::post(
+                c,
+                Posting {
+                    customer_id: lot.customer_id.clone(),
+                    kind: EntryKind::Release,
+                    points: remaining,
+                    pending: -remaining,
+                    source_type: lot.source_type.clone(),
+                    source_id: lot.source_id.clone(),
+                    lot_id: Some(lot.id.clone()),
+                    note: None,
+                    expires_at: lot.expires_at,
+                },
+                now,
+            )?;
+        }
+        Ok(true)
+    })
+}

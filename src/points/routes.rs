@@ -1,0 +1,213 @@
+//! Balances and history: `/v1/customers/{id}/points…` and `/v1/me/points…`.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{BalanceRow, EntryRow, ledger};
+use crate::app::AppState;
+use crate::auth::{Caller, CustomerCaller, Permission};
+use crate::error::{ApiError, Problem};
+use crate::{customers, db, pagination};
+
+/// Registers the routes.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(balance_of)
+        .service(history_of)
+        .service(my_balance)
+        .service(my_history);
+}
+
+/// Points expiring next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextExpiry {
+    points: i64,
+    at: DateTime<Utc>,
+}
+
+/// A balance. `available` equals the sum of the history's `points`; `pending` the sum of its `pending`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceResponse {
+    available: i64,
+    pending: i64,
+    /// Debt left by returns of points already spent (return policy `allow_negative`).
+    negative: i64,
+    lifetime_earned: i64,
+    redeemed: i64,
+    expired: i64,
+    next_expiry: Option<NextExpiry>,
+}
+
+impl BalanceResponse {
+    /// From the balance row and the soonest expiry.
+    pub fn new(b: BalanceRow, next_expiry: Option<(i64, NaiveDateTime)>) -> Self {
+        Self {
+            available: b.available,
+            pending: b.pending,
+            negative: b.negative,
+            lifetime_earned: b.lifetime_earned,
+            redeemed: b.redeemed,
+            expired: b.expired,
+            next_expiry: next_expiry.map(|(points, at)| NextExpiry {
+                points,
+                at: at.and_utc(),
+            }),
+        }
+    }
+}
+
+/// Where an entry came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Source {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+/// An immutable ledger entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryResponse {
+    id: String,
+    /// earn, bonus, release, redeem, reverse, expire, adjust, refund.
+    kind: String,
+    /// Change of the available balance.
+    points: i64,
+    /// Change of the pending balance.
+    pending: i64,
+    balance_after: i64,
+    pending_after: i64,
+    source: Source,
+    note: Option<String>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<EntryRow> for EntryResponse {
+    fn from(e: EntryRow) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            points: e.points,
+            pending: e.pending,
+            balance_after: e.balance_after,
+            pending_after: e.pending_after,
+            source: Source {
+                kind: e.source_type,
+                id: e.source_id,
+            },
+            note: e.note,
+            created_at: e.created_at.and_utc(),
+            expires_at: e.expires_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    data: Vec<EntryResponse>,
+    next_cursor: Option<String>,
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// Cursor from the previous page.
+    cursor: Option<String>,
+}
+
+async fn balance(state: &AppState, customer_id: String) -> Result<BalanceResponse, ApiError> {
+    let now = state.clock.now_naive();
+    db::run(&state.pool, move |c| -> Result<_, ApiError> {
+        if customers::repo::find(c, &customer_id)?.is_none() {
+            return Err(ApiError::not_found("Customer"));
+        }
+        let row = ledger::balance(c, &customer_id, now)?;
+        Ok(BalanceResponse::new(
+            row,
+            ledger::next_expiry(c, &customer_id)?,
+        ))
+    })
+    .await
+}
+
+async fn history(
+    state: &AppState,
+    customer_id: String,
+    query: ListQuery,
+) -> Result<History, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(pagination::decode_position)
+        .transpose()?;
+    let mut rows = db::run(&state.pool, move |c| -> Result<_, ApiError> {
+        if customers::repo::find(c, &customer_id)?.is_none() {
+            return Err(ApiError::not_found("Customer"));
+        }
+        Ok(ledger::history(c, &customer_id, before, limit + 1)?)
+    })
+    .await?;
+    let next_cursor =
+        pagination::next_position_page(&mut rows, limit, |e| (e.created_at, e.id.clone()));
+    Ok(History {
+        data: rows.into_iter().map(EntryResponse::from).collect(),
+        next_cursor,
+    })
+}
+
+/// A customer's balance (O(1): one row and the soonest lot).
+#[utoipa::path(tag = "points", security(("bearer" = [])),
+    responses((status = 200, body = BalanceResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/customers/{id}/points")]
+async fn balance_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::POINTS_READ)?;
+    Ok(HttpResponse::Ok().json(balance(&state, id.into_inner()).await?))
+}
+
+/// A customer's ledger entries, newest first.
+#[utoipa::path(tag = "points", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = History), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/customers/{id}/points/history")]
+async fn history_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::POINTS_READ)?;
+    Ok(HttpResponse::Ok().json(history(&state, id.into_inner(), query.into_inner()).await?))
+}
+
+/// The customer's own balance.
+#[utoipa::path(tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = BalanceResponse), (status = 403, body = Problem)))]
+#[get("/me/points")]
+async fn my_balance(
+    state: web::Data<AppState>,
+    caller: CustomerCaller,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(balance(&state, caller.customer_id.0).await?))
+}
+
+/// The customer's own ledger entries, newest first.
+#[utoipa::path(tag = "me", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = History), (status = 403, body = Problem)))]
+#[get("/me/points/history")]
+async fn my_history(
+    state: web::Data<AppState>,
+    caller: CustomerCaller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(history(&state, caller.customer_id.0, query.into_inner()).await?))
+}

@@ -1,0 +1,300 @@
+//! Recording purchases: once per `external_id`, also under concurrent retries; points earned into
+//! a pending (or available) lot and posted to the ledger in the same transaction.
+
+use chrono::{Days, Months, NaiveDateTime};
+
+use super::earning::{self, BreakdownItem, Earned, LineAmount};
+use super::{LineRow, PurchaseRow, repo};
+use crate::customers;
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::points::ledger::{self, LedgerError, Posting};
+use crate::points::{BalanceRow, EntryKind, LotRow};
+use crate::program::{self, ProgramSettings};
+
+/// Who the purchase is for.
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    /// Patron's id.
+    Id(String),
+    /// The client's own id.
+    ExternalId(String),
+}
+
+/// A validated purchase line.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub sku: String,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+}
+
+/// A validated purchase to record.
+#[derive(Debug, Clone)]
+pub struct NewPurchase {
+    pub external_id: String,
+    pub customer: CustomerRef,
+    pub store_id: Option<String>,
+    pub channel: String,
+    pub occurred_at: NaiveDateTime,
+    pub currency: String,
+    pub total_minor: i64,
+    pub lines: Vec<NewLine>,
+    /// Hash of the request, to recognise retries.
+    pub request_hash: String,
+}
+
+/// What can go wrong recording a purchase.
+#[derive(Debug, thiserror::Error)]
+pub enum PurchaseError {
+    /// The `external_id` was used for a different purchase.
+    #[error("purchase {external_id} was already recorded with different details")]
+    Conflict { external_id: String },
+    /// No such customer.
+    #[error("the customer does not exist")]
+    UnknownCustomer,
+    /// The purchase is in another currency than the program.
+    #[error("the program's currency is {expected}")]
+    CurrencyMismatch { expected: String },
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+impl From<LedgerError> for PurchaseError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Db(e) => PurchaseError::Db(e),
+            // Earning only credits, so the balance can never be short.
+            other => PurchaseError::Db(diesel::result::Error::QueryBuilderError(
+                other.to_string().into(),
+            )),
+        }
+    }
+}
+
+impl From<PurchaseError> for ApiError {
+    fn from(err: PurchaseError) -> Self {
+        match err {
+            PurchaseError::Conflict { .. } => {
+                ApiError::conflict("purchase_conflict", err.to_string())
+            }
+            PurchaseError::UnknownCustomer => {
+                ApiError::unprocessable("unknown_customer", err.to_string())
+            }
+            PurchaseError::CurrencyMismatch { .. } => {
+                ApiError::unprocessable("currency_mismatch", err.to_string())
+            }
+            PurchaseError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A recorded purchase with what it earned.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub purchase: PurchaseRow,
+    pub lines: Vec<LineRow>,
+    pub lot: Option<LotRow>,
+    pub balance: BalanceRow,
+    /// True when this call found the purchase already recorded by an identical earlier request.
+    pub replayed: bool,
+}
+
+/// Points a purchase would earn, and when they become available.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub earned: Earned,
+    pub available_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+fn resolve_customer(
+    conn: &mut DbConnection,
+    customer: &CustomerRef,
+) -> Result<String, PurchaseError> {
+    let row = match customer {
+        CustomerRef::Id(id) => customers::repo::find(conn, id)?,
+        CustomerRef::ExternalId(x) => customers::repo::find_by_external_id(conn, x)?,
+    };
+    row.map(|r| r.id).ok_or(PurchaseError::UnknownCustomer)
+}
+
+fn quote(program: &ProgramSettings, p: &NewPurchase) -> Result<Quote, PurchaseError> {
+    if p.currency != program.currency {
+        return Err(PurchaseError::CurrencyMismatch {
+            expected: program.currency.clone(),
+        });
+    }
+    let lines: Vec<LineAmount> = p
+        .lines
+        .iter()
+        .map(|l| LineAmount {
+            amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
+        })
+        .collect();
+    let earned = earning::earn(p.total_minor, &lines, program.earn_rate);
+    let pending_days = u64::try_from(program.pending_days).unwrap_or(0);
+    let available_at = p
+        .occurred_at
+        .checked_add_days(Days::new(pending_days))
+        .unwrap_or(p.occurred_at);
+    let expires_at = match u32::try_from(program.expiry_months) {
+        Ok(0) | Err(_) => None,
+        // chrono clamps to the month's last day: 31 January + 1 month is 28 (or 29) February.
+        Ok(m) => available_at.checked_add_months(Months::new(m)),
+    };
+    Ok(Quote {
+        earned,
+        available_at,
+        expires_at,
+    })
+}
+
+/// Computes the points without recording anything.
+pub fn preview(conn: &mut DbConnection, p: &NewPurchase) -> Result<Quote, PurchaseError> {
+    resolve_customer(conn, &p.customer)?;
+    let program = program::repo::load(conn)?;
+    quote(&program, p)
+}
+
+/// Records a purchase once; an identical retry gets the recorded purchase back.
+pub fn record(
+    conn: &mut DbConnection,
+    p: NewPurchase,
+    now: NaiveDateTime,
+) -> Result<Recorded, PurchaseError> {
+    let result = db::write(conn, |c| {
+        if let Some(existing) = repo::find_by_external_id(c, &p.external_id)? {
+            return replay(c, existing, &p, now);
+        }
+        let customer_id = resolve_customer(c, &p.customer)?;
+        let program = program::repo::load(c)?;
+        let q = quote(&program, &p)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let breakdown =
+            serde_json::to_string(&q.earned.breakdown).unwrap_or_else(|_| "[]".to_owned());
+        let purchase = PurchaseRow {
+            id: id.clone(),
+            external_id: p.external_id.clone(),
+            customer_id: customer_id.clone(),
+            store_id: p.store_id.clone(),
+            channel: p.channel.clone(),
+            occurred_at: p.occurred_at,
+            currency: p.currency.clone(),
+            total_minor: p.total_minor,
+            points_earned: q.earned.total,
+            breakdown,
+            request_hash: p.request_hash.clone(),
+            created_at: now,
+        };
+        let lines: Vec<LineRow> = p
+            .lines
+            .iter()
+            .zip(&q.earned.line_points)
+            .enumerate()
+            .map(|(i, (l, points))| LineRow {
+                purchase_id: id.clone(),
+                line_no: i32::try_from(i).unwrap_or(i32::MAX),
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                category: l.category.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                points: *points,
+            })
+            .collect();
+        repo::insert(c, &purchase, &lines)?;
+        let lot = earn(c, &customer_id, &id, &q, now)?;
+        let balance = ledger::balance(c, &customer_id, now)?;
+        Ok(Recorded {
+            purchase,
+            lines,
+            lot,
+            balance,
+            replayed: false,
+        })
+    });
+    match result {
+        Err(PurchaseError::Db(e)) if db::is_unique_violation(&e) => {
+            // A concurrent copy of this request won the race; answer as a retry would be answered.
+            let existing =
+                repo::find_by_external_id(conn, &p.external_id)?.ok_or(PurchaseError::Db(e))?;
+            replay(conn, existing, &p, now)
+        }
+        other => other,
+    }
+}
+
+fn earn(
+    c: &mut DbConnection,
+    customer_id: &str,
+    purchase_id: &str,
+    q: &Quote,
+    now: NaiveDateTime,
+) -> Result<Option<LotRow>, PurchaseError> {
+    let points = q.earned.total;
+    if points <= 0 {
+        return Ok(None);
+    }
+    let pending = q.available_at > now;
+    let lot = LotRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        customer_id: customer_id.to_owned(),
+        source_type: "purchase".to_owned(),
+        source_id: purchase_id.to_owned(),
+        points,
+        remaining: points,
+        status: if pending { "pending" } else { "available" }.to_owned(),
+        earned_at: now,
+        available_at: q.available_at,
+        expires_at: q.expires_at,
+    };
+    ledger::insert_lot(c, &lot)?;
+    ledger::post(
+        c,
+        Posting {
+            customer_id: customer_id.to_owned(),
+            kind: EntryKind::Earn,
+            points: if pending { 0 } else { points },
+            pending: if pending { points } else { 0 },
+            source_type: "purchase".to_owned(),
+            source_id: purchase_id.to_owned(),
+            lot_id: Some(lot.id.clone()),
+            note: None,
+            expires_at: q.expires_at,
+        },
+        now,
+    )?;
+    Ok(Some(lot))
+}
+
+fn replay(
+    c: &mut DbConnection,
+    existing: PurchaseRow,
+    p: &NewPurchase,
+    now: NaiveDateTime,
+) -> Result<Recorded, PurchaseError> {
+    if existing.request_hash != p.request_hash {
+        return Err(PurchaseError::Conflict {
+            external_id: existing.external_id,
+        });
+    }
+    let lines = repo::lines_of(c, std::slice::from_ref(&existing.id))?;
+    let lot = repo::lot_of(c, &existing.id)?;
+    let balance = ledger::balance(c, &existing.customer_id, now)?;
+    Ok(Recorded {
+        purchase: existing,
+        lines,
+        lot,
+        balance,
+        replayed: true,
+    })
+}
+
+/// The breakdown stored with a purchase.
+pub fn breakdown_of(purchase: &PurchaseRow) -> Vec<BreakdownItem> {
+    serde_json::from_str(&purchase.breakdown).unwrap_or_default()
+}
