@@ -148,6 +148,16 @@ impl ApiError {
         self
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Whether this is a 4xx (a failure the client caused, stored for idempotent replays).
+    pub fn status_is_client_error(&self) -> bool {
+        self.status.is_client_error()
+    }
+
     /// The stable error code.
     pub fn code(&self) -> &'static str {
         self.code
@@ -169,6 +179,18 @@ impl ResponseError for ApiError {
         if let Some(cause) = &self.source {
             tracing::error!(error = ?cause, "request failed");
         }
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        response.body(self.problem_json())
+    }
+}
+
+impl ApiError {
+    /// The problem+json body.
+    pub fn problem_json(&self) -> String {
         let body = Problem {
             kind: format!(
                 "https://patron.dev/problems/{}",
@@ -181,12 +203,7 @@ impl ResponseError for ApiError {
             errors: self.errors.clone(),
             existing_id: self.existing_id.clone(),
         };
-        let mut response = HttpResponse::build(self.status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Some(secs) = self.retry_after {
-            response.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        response.body(serde_json::to_string(&body).unwrap_or_default())
+        serde_json::to_string(&body).unwrap_or_default()
     }
 }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod ops;
 pub mod pagination;
 pub mod points;

@@ -156,6 +156,11 @@ impl Permission {
         scope: Some(Scope::PointsRead),
         roles: &[Role::Marketer, Role::Support, Role::Analyst],
     };
+    /// Adjust points by hand.
+    pub const POINTS_WRITE: Permission = Permission {
+        scope: Some(Scope::PointsWrite),
+        roles: &[Role::Support],
+    };
     /// Manage staff accounts and API keys.
     pub const ADMIN: Permission = Permission {
         scope: None,

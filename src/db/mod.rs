@@ -162,10 +162,17 @@ where
     }
 }
 
+/// Inside an open transaction this starts a savepoint, so services can call each other.
 fn begin_write(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+            if depth.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+            } else {
+                AnsiTransactionManager::begin_transaction(c)
+            }
         }
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
     }

@@ -152,6 +152,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (caller, idempotency_key) {
+        caller -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
@@ -173,4 +184,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     balances,
     point_lots,
     ledger_entries,
+    idempotency_keys,
 );

@@ -4,6 +4,7 @@
 pub mod jobs;
 pub mod ledger;
 pub mod routes;
+pub mod service;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -1,6 +1,7 @@
 //! Balances and history: `/v1/customers/{id}/points…` and `/v1/me/points…`.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,13 +10,16 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{BalanceRow, EntryRow, ledger};
 use crate::app::AppState;
 use crate::auth::{Caller, CustomerCaller, Permission};
+use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, Outcome};
 use crate::{customers, db, pagination};
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(balance_of)
         .service(history_of)
+        .service(adjust)
         .service(my_balance)
         .service(my_history);
 }
@@ -210,4 +214,78 @@ async fn my_history(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(history(&state, caller.customer_id.0, query.into_inner()).await?))
+}
+
+/// A manual adjustment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRequest {
+    /// Non-zero, at most 1,000,000,000 either way; negative takes points away (never below zero).
+    points: i64,
+    /// Why (1–200 characters; kept in the audit log).
+    reason: String,
+    /// Shown to the customer in their history instead of the reason.
+    note_for_customer: Option<String>,
+}
+
+/// The entry an adjustment posted and the balance after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentResponse {
+    entry: EntryResponse,
+    balance: BalanceResponse,
+}
+
+/// Add or take away points by hand. Needs an `Idempotency-Key`.
+#[utoipa::path(tag = "points", request_body = AdjustmentRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = AdjustmentResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, description = "`insufficient_points`, `idempotency_key_reused`", body = Problem)))]
+#[post("/customers/{id}/points/adjustments")]
+async fn adjust(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<AdjustmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::POINTS_WRITE)?;
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+    let key = idempotency::key_from(&req, &caller, &canonical, true)?;
+    let mut c = Check::default();
+    if body.points == 0 || body.points.unsigned_abs() > 1_000_000_000 {
+        c.fail(
+            "points",
+            "must be non-zero and at most 1000000000 either way",
+        );
+    }
+    let reason = c.take("reason", validate::text(&body.reason, validate::MAX_TEXT));
+    let note = body
+        .note_for_customer
+        .and_then(|n| c.take("note_for_customer", validate::text(&n, validate::MAX_TEXT)));
+    c.finish()?;
+    let adjustment = super::service::Adjustment {
+        customer_id: id.into_inner(),
+        points: body.points,
+        reason: reason.unwrap_or_default(),
+        note_for_customer: note,
+    };
+    let now = state.clock.now_naive();
+    let actor = caller.actor();
+    let outcome = db::run(&state.pool, move |conn| {
+        idempotency::execute(conn, key, now, |c| {
+            let (entry, balance) = super::service::adjust(c, &actor, adjustment, now)?;
+            let next = ledger::next_expiry(c, &entry.customer_id)?;
+            Outcome::json(
+                StatusCode::CREATED,
+                &AdjustmentResponse {
+                    entry: entry.into(),
+                    balance: BalanceResponse::new(balance, next),
+                },
+            )
+        })
+    })
+    .await?;
+    Ok(outcome.into_response())
 }

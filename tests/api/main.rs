@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod adjustments;
 mod auth;
 mod cli;
 mod customers;

@@ -76,6 +76,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/customers/{id}/points/history"),
     ("get", "/v1/me/points"),
     ("get", "/v1/me/points/history"),
+    ("post", "/v1/customers/{id}/points/adjustments"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,238 @@
+//! `Idempotency-Key` (API.md §1): the first response to a key — success or failure — is stored in
+//! the same transaction as the change it describes and returned again for the same request.
+//!
+//! The key is claimed by inserting it before the operation runs, inside the operation's
+//! transaction. A concurrent request with the same key waits on that row (PostgreSQL) or on the
+//! write lock (SQLite) and then sees the stored response, so an operation never runs twice.
+//! The operation runs in a savepoint: a 4xx failure rolls back its effects but is still stored.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::db::schema::idempotency_keys;
+use crate::db::{self, DbConnection};
+use crate::error::{ApiError, FieldError};
+
+/// The header.
+pub const HEADER: &str = "Idempotency-Key";
+
+/// A validated key, scoped to its caller, with the hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    caller: String,
+    key: String,
+    request_hash: String,
+}
+
+/// What an operation answered, or the stored answer of an earlier identical request.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON (or problem+json) body.
+    pub body: String,
+    /// Whether this is a stored answer.
+    pub replayed: bool,
+}
+
+impl Outcome {
+    /// A JSON success body.
+    pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_string(body).map_err(|e| ApiError::internal(e.into()))?;
+        Ok(Self {
+            status,
+            body,
+            replayed: false,
+        })
+    }
+
+    /// The HTTP response.
+    pub fn into_response(self) -> HttpResponse {
+        let content_type = if self.status.is_client_error() || self.status.is_server_error() {
+            "application/problem+json"
+        } else {
+            "application/json"
+        };
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((CONTENT_TYPE, content_type));
+        if self.replayed {
+            response.insert_header(("Idempotent-Replayed", "true"));
+        }
+        response.body(self.body)
+    }
+}
+
+fn caller_scope(caller: &Caller) -> String {
+    match caller {
+        Caller::Staff { id, .. } => format!("staff:{id}"),
+        Caller::ApiKey { id, .. } => format!("api_key:{id}"),
+        Caller::Customer(c) => format!("customer:{}", c.customer_id.0),
+    }
+}
+
+/// Reads and checks the header. `body` is the canonical request body.
+pub fn key_from(
+    req: &HttpRequest,
+    caller: &Caller,
+    body: &[u8],
+    required: bool,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    parse(
+        req.headers(),
+        req.method().as_str(),
+        req.path(),
+        caller,
+        body,
+        required,
+    )
+}
+
+fn parse(
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    caller: &Caller,
+    body: &[u8],
+    required: bool,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(raw) = headers.get(HEADER) else {
+        return if required {
+            Err(ApiError::bad_request(
+                "idempotency_key_required",
+                "This operation needs an Idempotency-Key header",
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    let Some(key) = key else {
+        return Err(ApiError::validation(vec![FieldError::new(
+            HEADER,
+            "must be 1 to 255 printable ASCII characters",
+        )]));
+    };
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update(b" ");
+    hash.update(path.as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    Ok(Some(IdempotencyKey {
+        caller: caller_scope(caller),
+        key: key.to_owned(),
+        request_hash: hex::encode(hash.finalize()),
+    }))
+}
+
+/// Runs `op` at most once per key; without a key it simply runs it in a write transaction.
+/// Server errors (5xx) are not stored, so the client can retry them.
+pub fn execute<F>(
+    conn: &mut DbConnection,
+    key: Option<IdempotencyKey>,
+    now: NaiveDateTime,
+    op: F,
+) -> Result<Outcome, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<Outcome, ApiError>,
+{
+    let Some(key) = key else {
+        return db::write(conn, op);
+    };
+    let result = db::write(conn, |c| {
+        if let Some(stored) = find(c, &key)? {
+            return replay(stored, &key);
+        }
+        // Claim the key first: a concurrent twin blocks here until this transaction ends.
+        let claimed = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::caller.eq(&key.caller),
+                idempotency_keys::idempotency_key.eq(&key.key),
+                idempotency_keys::request_hash.eq(&key.request_hash),
+                idempotency_keys::response_status.eq(0),
+                idempotency_keys::response_body.eq(""),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .execute(c);
+        match claimed {
+            Ok(_) => {}
+            Err(e) if db::is_unique_violation(&e) => {
+                return Err(ApiError::conflict(
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still running",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let outcome = match db::write(c, op) {
+            Ok(outcome) => outcome,
+            Err(e) if e.status_is_client_error() => Outcome {
+                status: e.status(),
+                body: e.problem_json(),
+                replayed: false,
+            },
+            Err(e) => return Err(e),
+        };
+        diesel::update(idempotency_keys::table.find((&key.caller, &key.key)))
+            .set((
+                idempotency_keys::response_status.eq(i32::from(outcome.status.as_u16())),
+                idempotency_keys::response_body.eq(&outcome.body),
+            ))
+            .execute(c)?;
+        Ok(outcome)
+    });
+    match result {
+        // A twin committed first while this one waited: answer with its stored response.
+        Err(e) if e.code() == "idempotency_key_in_use" => match find(conn, &key)? {
+            Some(stored) => replay(stored, &key),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+fn find(c: &mut DbConnection, key: &IdempotencyKey) -> QueryResult<Option<(String, i32, String)>> {
+    idempotency_keys::table
+        .find((&key.caller, &key.key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+        ))
+        .first(c)
+        .optional()
+}
+
+fn replay(
+    (hash, status, body): (String, i32, String),
+    key: &IdempotencyKey,
+) -> Result<Outcome, ApiError> {
+    if hash != key.request_hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request",
+        ));
+    }
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    match status {
+        Some(status) => Ok(Outcome {
+            status,
+            body,
+            replayed: true,
+        }),
+        None => Err(ApiError::conflict(
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still running",
+        )),
+    }
+}

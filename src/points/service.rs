@@ -1,0 +1,162 @@
+//! Manual adjustments: credits become a lot of their own; debits never take the balance below
+//! zero and spend the soonest-expiring lots first.
+
+use chrono::{Months, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::ledger::{self, LedgerError, Posting};
+use super::{BalanceRow, EntryKind, EntryRow, LotRow};
+use crate::audit::{self, Actor};
+use crate::customers;
+use crate::db::schema::point_lots;
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::program;
+
+/// What can go wrong moving points.
+#[derive(Debug, thiserror::Error)]
+pub enum PointsError {
+    /// No such customer.
+    #[error("customer not found")]
+    NotFound,
+    /// Not enough points.
+    #[error("{needed} points are needed; {available} are available")]
+    Insufficient { needed: i64, available: i64 },
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+impl From<LedgerError> for PointsError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Insufficient { needed, available } => {
+                PointsError::Insufficient { needed, available }
+            }
+            LedgerError::Db(e) => PointsError::Db(e),
+        }
+    }
+}
+
+impl From<PointsError> for ApiError {
+    fn from(err: PointsError) -> Self {
+        match err {
+            PointsError::NotFound => ApiError::not_found("Customer"),
+            PointsError::Insufficient { .. } => {
+                ApiError::unprocessable("insufficient_points", err.to_string())
+            }
+            PointsError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A manual change of a customer's available points.
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub customer_id: String,
+    /// Non-zero; negative takes points away.
+    pub points: i64,
+    pub reason: String,
+    pub note_for_customer: Option<String>,
+}
+
+/// Applies an adjustment; returns the entry and the new balance.
+pub fn adjust(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    a: Adjustment,
+    now: NaiveDateTime,
+) -> Result<(EntryRow, BalanceRow), PointsError> {
+    db::write(conn, |c| {
+        if customers::repo::find(c, &a.customer_id)?.is_none() {
+            return Err(PointsError::NotFound);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut posting = Posting {
+            customer_id: a.customer_id.clone(),
+            kind: EntryKind::Adjust,
+            points: a.points,
+            pending: 0,
+            source_type: "adjustment".to_owned(),
+            source_id: id.clone(),
+            lot_id: None,
+            note: Some(
+                a.note_for_customer
+                    .clone()
+                    .unwrap_or_else(|| a.reason.clone()),
+            ),
+            expires_at: None,
+        };
+        if a.points > 0 {
+            let settings = program::repo::load(c)?;
+            let expires_at = u32::try_from(settings.expiry_months)
+                .ok()
+                .filter(|m| *m > 0)
+                .and_then(|m| now.checked_add_months(Months::new(m)));
+            let lot = LotRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                customer_id: a.customer_id.clone(),
+                source_type: "adjustment".to_owned(),
+                source_id: id.clone(),
+                points: a.points,
+                remaining: a.points,
+                status: "available".to_owned(),
+                earned_at: now,
+                available_at: now,
+                expires_at,
+            };
+            ledger::insert_lot(c, &lot)?;
+            posting.lot_id = Some(lot.id);
+            posting.expires_at = expires_at;
+        }
+        let entry = ledger::post(c, posting, now)?;
+        if a.points < 0 {
+            consume_lots(c, &a.customer_id, -a.points)?;
+        }
+        audit::record(c, actor, "points.adjust", "customer", &a.customer_id, now)?;
+        let balance = ledger::balance(c, &a.customer_id, now)?;
+        Ok((entry, balance))
+    })
+}
+
+/// Takes `amount` points out of the customer's available lots, soonest expiry first (lots that
+/// never expire last). Call after the balance debit, which guarantees the points are there.
+pub fn consume_lots(
+    c: &mut DbConnection,
+    customer_id: &str,
+    amount: i64,
+) -> Result<(), PointsError> {
+    let lots: Vec<(String, i64)> = point_lots::table
+        .filter(point_lots::customer_id.eq(customer_id))
+        .filter(point_lots::status.eq("available"))
+        .filter(point_lots::remaining.gt(0))
+        .order((
+            point_lots::expires_at.is_null().asc(),
+            point_lots::expires_at.asc(),
+            point_lots::id.asc(),
+        ))
+        .select((point_lots::id, point_lots::remaining))
+        .load(c)?;
+    let mut left = amount;
+    for (id, remaining) in lots {
+        if left == 0 {
+            break;
+        }
+        let take = remaining.min(left);
+        let changed = diesel::update(
+            point_lots::table
+                .find(&id)
+                .filter(point_lots::remaining.ge(take)),
+        )
+        .set(point_lots::remaining.eq(point_lots::remaining - take))
+        .execute(c)?;
+        if changed == 1 {
+            left -= take;
+        }
+    }
+    if left > 0 {
+        // The balance said the points were there; lots disagreeing is a bug, so roll back.
+        return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
+    }
+    Ok(())
+}
