@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, ok, problem};
 use crate::program::set_program;
-use crate::purchases::{purchase, till};
+use crate::purchases::purchase;
 
 async fn adjust(
     app: &TestApp,
