@@ -1,0 +1,3 @@
+//! Load benchmark (see benches/README.md).
+
+fn main() {}
