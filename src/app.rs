@@ -92,6 +92,7 @@ impl Application {
                         .configure(customers::routes::config)
                         .configure(program::routes::config)
                         .configure(purchases::routes::config)
+                        .configure(purchases::return_routes::config)
                         .configure(points::routes::config),
                 )
                 .split_for_parts();

@@ -88,6 +88,8 @@ diesel::table! {
         total_minor -> BigInt,
         points_earned -> BigInt,
         breakdown -> Text,
+        returned_minor -> BigInt,
+        points_reversed -> BigInt,
         request_hash -> Text,
         created_at -> Timestamp,
     }
@@ -103,6 +105,21 @@ diesel::table! {
         quantity -> BigInt,
         unit_price_minor -> BigInt,
         points -> BigInt,
+        returned_quantity -> BigInt,
+        points_reversed -> BigInt,
+    }
+}
+
+diesel::table! {
+    purchase_returns (id) {
+        id -> Text,
+        external_id -> Text,
+        purchase_id -> Text,
+        amount_minor -> BigInt,
+        points_reversed -> BigInt,
+        points_uncovered -> BigInt,
+        request_hash -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -141,6 +158,7 @@ diesel::table! {
         kind -> Text,
         points -> BigInt,
         pending -> BigInt,
+        negative -> BigInt,
         balance_after -> BigInt,
         pending_after -> BigInt,
         source_type -> Text,
@@ -168,6 +186,7 @@ diesel::joinable!(customer_tags -> customers (customer_id));
 
 diesel::joinable!(purchases -> customers (customer_id));
 diesel::joinable!(purchase_lines -> purchases (purchase_id));
+diesel::joinable!(purchase_returns -> purchases (purchase_id));
 diesel::joinable!(balances -> customers (customer_id));
 diesel::joinable!(point_lots -> customers (customer_id));
 diesel::joinable!(ledger_entries -> point_lots (lot_id));
@@ -181,6 +200,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     program,
     purchases,
     purchase_lines,
+    purchase_returns,
     balances,
     point_lots,
     ledger_entries,

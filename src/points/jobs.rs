@@ -75,6 +75,7 @@ fn release_lot(
                     kind: EntryKind::Release,
                     points: remaining,
                     pending: -remaining,
+                    negative: 0,
                     source_type: lot.source_type.clone(),
                     source_id: lot.source_id.clone(),
                     lot_id: Some(lot.id.clone()),

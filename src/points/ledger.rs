@@ -33,6 +33,8 @@ pub struct Posting {
     pub points: i64,
     /// Change of the pending balance.
     pub pending: i64,
+    /// Change of the debt (a return of points already spent, under `allow_negative`).
+    pub negative: i64,
     pub source_type: String,
     pub source_id: String,
     pub lot_id: Option<String>,
@@ -66,14 +68,46 @@ pub fn balance(
         .unwrap_or_else(|| BalanceRow::empty(customer_id, at)))
 }
 
+/// Locks the customer's balance row for the rest of the transaction (a no-op UPDATE); returns
+/// false if the customer has no balance row.
+pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let locked = diesel::update(balances::table.find(customer_id))
+        .set(balances::updated_at.eq(now))
+        .execute(conn)?;
+    Ok(locked == 1)
+}
+
 /// Applies a posting to the balance and records its entry.
+///
+/// The balance row is locked first (a no-op UPDATE), so everything after it in the transaction
+/// sees this customer's balance as no one else can change it. A credit to the available balance
+/// first pays off any debt; the paid part is taken out of the credited lot.
 pub fn post(
     conn: &mut DbConnection,
-    p: Posting,
+    mut p: Posting,
     now: NaiveDateTime,
 ) -> Result<EntryRow, LedgerError> {
+    if !lock(conn, &p.customer_id, now)? {
+        return Err(LedgerError::Db(diesel::result::Error::NotFound));
+    }
+    if p.points > 0 {
+        let debt: i64 = balances::table
+            .find(&p.customer_id)
+            .select(balances::negative)
+            .first(conn)?;
+        let pay = debt.min(p.points);
+        if pay > 0 {
+            p.points -= pay;
+            p.negative -= pay;
+            if let Some(lot) = &p.lot_id {
+                diesel::update(point_lots::table.find(lot))
+                    .set(point_lots::remaining.eq(point_lots::remaining - pay))
+                    .execute(conn)?;
+            }
+        }
+    }
     let earned = match p.kind {
-        EntryKind::Earn | EntryKind::Bonus => p.points + p.pending,
+        EntryKind::Earn | EntryKind::Bonus => p.points + p.pending - p.negative,
         _ => 0,
     };
     let redeemed = if p.kind == EntryKind::Redeem {
@@ -93,14 +127,17 @@ pub fn post(
     if p.pending < 0 {
         update = update.filter(balances::pending.ge(-p.pending));
     }
+    if p.negative < 0 {
+        update = update.filter(balances::negative.ge(-p.negative));
+    }
     let changed = update
         .set((
             balances::available.eq(balances::available + p.points),
             balances::pending.eq(balances::pending + p.pending),
+            balances::negative.eq(balances::negative + p.negative),
             balances::lifetime_earned.eq(balances::lifetime_earned + earned),
             balances::redeemed.eq(balances::redeemed + redeemed),
             balances::expired.eq(balances::expired + expired),
-            balances::updated_at.eq(now),
         ))
         .execute(conn)?;
     let after = balance(conn, &p.customer_id, now)?;
@@ -116,6 +153,7 @@ pub fn post(
         kind: p.kind.as_str().to_owned(),
         points: p.points,
         pending: p.pending,
+        negative: p.negative,
         balance_after: after.available,
         pending_after: after.pending,
         source_type: p.source_type,

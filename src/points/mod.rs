@@ -103,6 +103,8 @@ pub struct EntryRow {
     pub kind: String,
     pub points: i64,
     pub pending: i64,
+    /// Change of the debt left by returns of spent points.
+    pub negative: i64,
     pub balance_after: i64,
     pub pending_after: i64,
     pub source_type: String,

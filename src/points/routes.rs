@@ -31,7 +31,8 @@ pub struct NextExpiry {
     at: DateTime<Utc>,
 }
 
-/// A balance. `available` equals the sum of the history's `points`; `pending` the sum of its `pending`.
+/// A balance. `available`, `pending` and `negative` equal the sums of the history's `points`,
+/// `pending` and `negative`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceResponse {
     available: i64,
@@ -80,6 +81,8 @@ pub struct EntryResponse {
     points: i64,
     /// Change of the pending balance.
     pending: i64,
+    /// Change of the debt (`negative`) left by returns of points already spent.
+    negative: i64,
     balance_after: i64,
     pending_after: i64,
     source: Source,
@@ -95,6 +98,7 @@ impl From<EntryRow> for EntryResponse {
             kind: e.kind,
             points: e.points,
             pending: e.pending,
+            negative: e.negative,
             balance_after: e.balance_after,
             pending_after: e.pending_after,
             source: Source {

@@ -77,6 +77,7 @@ pub fn adjust(
             kind: EntryKind::Adjust,
             points: a.points,
             pending: 0,
+            negative: 0,
             source_type: "adjustment".to_owned(),
             source_id: id.clone(),
             lot_id: None,

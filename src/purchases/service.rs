@@ -187,6 +187,8 @@ pub fn record(
             total_minor: p.total_minor,
             points_earned: q.earned.total,
             breakdown,
+            returned_minor: 0,
+            points_reversed: 0,
             request_hash: p.request_hash.clone(),
             created_at: now,
         };
@@ -204,6 +206,8 @@ pub fn record(
                 quantity: l.quantity,
                 unit_price_minor: l.unit_price_minor,
                 points: *points,
+                returned_quantity: 0,
+                points_reversed: 0,
             })
             .collect();
         repo::insert(c, &purchase, &lines)?;
@@ -260,6 +264,7 @@ fn earn(
             kind: EntryKind::Earn,
             points: if pending { 0 } else { points },
             pending: if pending { points } else { 0 },
+            negative: 0,
             source_type: "purchase".to_owned(),
             source_id: purchase_id.to_owned(),
             lot_id: Some(lot.id.clone()),

@@ -14,4 +14,5 @@ mod ops;
 mod points;
 mod program;
 mod purchases;
+mod returns;
 mod staff_and_keys;

@@ -77,6 +77,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/me/points"),
     ("get", "/v1/me/points/history"),
     ("post", "/v1/customers/{id}/points/adjustments"),
+    ("post", "/v1/purchases/{id}/returns"),
 ];
 
 #[tokio::test]

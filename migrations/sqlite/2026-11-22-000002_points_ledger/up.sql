@@ -16,6 +16,9 @@ CREATE TABLE purchases (
     total_minor   BIGINT NOT NULL CHECK (total_minor >= 0),
     points_earned BIGINT NOT NULL CHECK (points_earned >= 0),
     breakdown     TEXT NOT NULL,
+    -- Running totals of returns, so that returns never exceed the purchase.
+    returned_minor  BIGINT NOT NULL DEFAULT 0 CHECK (returned_minor >= 0 AND returned_minor <= total_minor),
+    points_reversed BIGINT NOT NULL DEFAULT 0 CHECK (points_reversed >= 0 AND points_reversed <= points_earned),
     request_hash  TEXT NOT NULL,
     created_at    TIMESTAMP NOT NULL
 );
@@ -30,8 +33,22 @@ CREATE TABLE purchase_lines (
     quantity         BIGINT NOT NULL CHECK (quantity > 0),
     unit_price_minor BIGINT NOT NULL CHECK (unit_price_minor >= 0),
     points           BIGINT NOT NULL CHECK (points >= 0),
+    returned_quantity BIGINT NOT NULL DEFAULT 0 CHECK (returned_quantity >= 0 AND returned_quantity <= quantity),
+    points_reversed   BIGINT NOT NULL DEFAULT 0 CHECK (points_reversed >= 0 AND points_reversed <= points),
     PRIMARY KEY (purchase_id, line_no)
 );
+
+CREATE TABLE purchase_returns (
+    id              TEXT PRIMARY KEY NOT NULL,
+    external_id     TEXT NOT NULL UNIQUE,
+    purchase_id     TEXT NOT NULL REFERENCES purchases (id),
+    amount_minor    BIGINT NOT NULL CHECK (amount_minor > 0),
+    points_reversed BIGINT NOT NULL CHECK (points_reversed >= 0),
+    points_uncovered BIGINT NOT NULL CHECK (points_uncovered >= 0 AND points_uncovered <= points_reversed),
+    request_hash    TEXT NOT NULL,
+    created_at      TIMESTAMP NOT NULL
+);
+CREATE INDEX purchase_returns_purchase_idx ON purchase_returns (purchase_id);
 
 CREATE TABLE balances (
     customer_id     TEXT PRIMARY KEY NOT NULL REFERENCES customers (id),
@@ -67,6 +84,7 @@ CREATE TABLE ledger_entries (
     kind          TEXT NOT NULL CHECK (kind IN ('earn', 'bonus', 'release', 'redeem', 'reverse', 'expire', 'adjust', 'refund')),
     points        BIGINT NOT NULL,
     pending       BIGINT NOT NULL,
+    negative      BIGINT NOT NULL,
     balance_after BIGINT NOT NULL,
     pending_after BIGINT NOT NULL,
     source_type   TEXT NOT NULL,
