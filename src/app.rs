@@ -19,7 +19,9 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
-use crate::{api_keys, auth, customers, error, points, program, purchases, secrets, staff};
+use crate::{
+    api_keys, auth, customers, error, points, program, purchases, rewards, secrets, staff,
+};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -93,7 +95,9 @@ impl Application {
                         .configure(program::routes::config)
                         .configure(purchases::routes::config)
                         .configure(purchases::return_routes::config)
-                        .configure(points::routes::config),
+                        .configure(points::routes::config)
+                        .configure(rewards::routes::config)
+                        .configure(rewards::code_routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson(openapi_document(api));

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod points;
 pub mod program;
 pub mod purchases;
+pub mod rewards;
 pub mod scheduler;
 pub mod secrets;
 pub mod staff;

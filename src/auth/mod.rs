@@ -161,6 +161,26 @@ impl Permission {
         scope: Some(Scope::PointsWrite),
         roles: &[Role::Support],
     };
+    /// Read the reward catalogue.
+    pub const REWARDS_READ: Permission = Permission {
+        scope: Some(Scope::RewardsRedeem),
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Configure rewards.
+    pub const REWARDS_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer],
+    };
+    /// Redeem a reward for a customer.
+    pub const REWARDS_REDEEM: Permission = Permission {
+        scope: Some(Scope::RewardsRedeem),
+        roles: &[Role::Support],
+    };
+    /// Validate, use and cancel codes.
+    pub const CODES_USE: Permission = Permission {
+        scope: Some(Scope::CodesUse),
+        roles: &[Role::Support],
+    };
     /// Manage staff accounts and API keys.
     pub const ADMIN: Permission = Permission {
         scope: None,

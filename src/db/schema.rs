@@ -181,12 +181,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        kind -> Text,
+        percent_off -> Nullable<BigInt>,
+        amount_off_minor -> Nullable<BigInt>,
+        sku -> Nullable<Text>,
+        cost_points -> BigInt,
+        min_tier_id -> Nullable<Text>,
+        stock -> Nullable<BigInt>,
+        per_customer_limit -> Nullable<BigInt>,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
+        code_validity_days -> BigInt,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reward_codes (code) {
+        code -> Text,
+        reward_id -> Text,
+        customer_id -> Text,
+        points_spent -> BigInt,
+        status -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        used_store_id -> Nullable<Text>,
+        used_purchase_external_id -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
 diesel::joinable!(purchases -> customers (customer_id));
 diesel::joinable!(purchase_lines -> purchases (purchase_id));
 diesel::joinable!(purchase_returns -> purchases (purchase_id));
+diesel::joinable!(reward_codes -> rewards (reward_id));
+diesel::joinable!(reward_codes -> customers (customer_id));
 diesel::joinable!(balances -> customers (customer_id));
 diesel::joinable!(point_lots -> customers (customer_id));
 diesel::joinable!(ledger_entries -> point_lots (lot_id));
@@ -205,4 +245,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     point_lots,
     ledger_entries,
     idempotency_keys,
+    rewards,
+    reward_codes,
 );

@@ -110,7 +110,8 @@ pub fn post(
         EntryKind::Earn | EntryKind::Bonus => p.points + p.pending - p.negative,
         _ => 0,
     };
-    let redeemed = if p.kind == EntryKind::Redeem {
+    // Refunds (cancelled codes) give back what a redemption spent.
+    let redeemed = if matches!(p.kind, EntryKind::Redeem | EntryKind::Refund) {
         -p.points
     } else {
         0

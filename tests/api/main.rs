@@ -15,4 +15,5 @@ mod points;
 mod program;
 mod purchases;
 mod returns;
+mod rewards;
 mod staff_and_keys;

@@ -78,6 +78,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/me/points/history"),
     ("post", "/v1/customers/{id}/points/adjustments"),
     ("post", "/v1/purchases/{id}/returns"),
+    ("get", "/v1/rewards"),
+    ("post", "/v1/rewards"),
+    ("get", "/v1/rewards/{id}"),
+    ("patch", "/v1/rewards/{id}"),
+    ("post", "/v1/customers/{id}/redemptions"),
+    ("post", "/v1/me/redemptions"),
+    ("get", "/v1/me/codes"),
+    ("get", "/v1/me/rewards"),
+    ("get", "/v1/codes/{code}"),
+    ("post", "/v1/codes/{code}/use"),
+    ("post", "/v1/codes/{code}/cancel"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,2 @@
+DROP TABLE reward_codes;
+DROP TABLE rewards;

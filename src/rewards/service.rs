@@ -1,0 +1,248 @@
+//! Redeeming rewards for codes, and using or cancelling codes. Points and stock are taken with
+//! conditional updates, and the customer's balance row is locked first, so concurrent redemptions
+//! can neither overspend nor oversell nor pass a per-customer limit.
+
+use chrono::{Days, Months, NaiveDateTime};
+
+use super::{CodeRow, RewardRow, generate_code, repo};
+use crate::audit::{self, Actor};
+use crate::customers;
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::points::ledger::{self, LedgerError, Posting};
+use crate::points::service::consume_lots;
+use crate::points::{BalanceRow, EntryKind, LotRow};
+use crate::program;
+
+/// What can go wrong redeeming or using codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RewardError {
+    /// No such customer.
+    #[error("customer not found")]
+    CustomerNotFound,
+    /// No such reward.
+    #[error("reward not found")]
+    RewardNotFound,
+    /// No such code.
+    #[error("code not found")]
+    CodeNotFound,
+    /// Inactive or outside its validity window.
+    #[error("this reward cannot be redeemed now")]
+    Unavailable,
+    /// No stock left.
+    #[error("this reward is out of stock")]
+    OutOfStock,
+    /// The customer holds as many as allowed.
+    #[error("the customer already holds {0} of this reward, the most allowed")]
+    LimitReached(i64),
+    /// Not enough points.
+    #[error("the reward costs {needed} points; {available} are available")]
+    Insufficient { needed: i64, available: i64 },
+    /// The code cannot be used (used, cancelled or expired).
+    #[error("this code is {0} and cannot be used")]
+    NotUsable(String),
+    /// The code cannot be cancelled (used, cancelled or expired).
+    #[error("this code is {0} and cannot be cancelled")]
+    NotCancellable(String),
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+impl From<LedgerError> for RewardError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Insufficient { needed, available } => {
+                RewardError::Insufficient { needed, available }
+            }
+            LedgerError::Db(e) => RewardError::Db(e),
+        }
+    }
+}
+
+impl From<crate::points::service::PointsError> for RewardError {
+    fn from(e: crate::points::service::PointsError) -> Self {
+        match e {
+            crate::points::service::PointsError::Db(e) => RewardError::Db(e),
+            other => RewardError::Db(diesel::result::Error::QueryBuilderError(
+                other.to_string().into(),
+            )),
+        }
+    }
+}
+
+impl From<RewardError> for ApiError {
+    fn from(err: RewardError) -> Self {
+        let detail = err.to_string();
+        match err {
+            RewardError::CustomerNotFound => ApiError::not_found("Customer"),
+            RewardError::RewardNotFound => ApiError::not_found("Reward"),
+            RewardError::CodeNotFound => ApiError::not_found("Code"),
+            RewardError::Unavailable => ApiError::unprocessable("reward_unavailable", detail),
+            RewardError::OutOfStock => ApiError::unprocessable("out_of_stock", detail),
+            RewardError::LimitReached(_) => ApiError::unprocessable("reward_limit_reached", detail),
+            RewardError::Insufficient { .. } => {
+                ApiError::unprocessable("insufficient_points", detail)
+            }
+            RewardError::NotUsable(_) => ApiError::conflict("code_not_usable", detail),
+            RewardError::NotCancellable(_) => ApiError::conflict("code_not_cancellable", detail),
+            RewardError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A redemption's result.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub code: CodeRow,
+    pub reward: RewardRow,
+    pub balance: BalanceRow,
+}
+
+/// Spends points on a reward and issues its code.
+pub fn redeem(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    customer_id: &str,
+    reward_id: &str,
+    now: NaiveDateTime,
+) -> Result<Redeemed, RewardError> {
+    db::write(conn, |c| {
+        if customers::repo::find(c, customer_id)?.is_none() {
+            return Err(RewardError::CustomerNotFound);
+        }
+        let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
+        if !reward.active
+            || reward.valid_from.is_some_and(|t| now < t)
+            || reward.valid_until.is_some_and(|t| now >= t)
+        {
+            return Err(RewardError::Unavailable);
+        }
+        // Serialises this customer's redemptions, so the limit below cannot be raced past.
+        ledger::lock(c, customer_id, now)?;
+        if let Some(limit) = reward.per_customer_limit
+            && repo::count_codes(c, reward_id, customer_id)? >= limit
+        {
+            return Err(RewardError::LimitReached(limit));
+        }
+        if !repo::take_stock(c, reward_id)? {
+            return Err(RewardError::OutOfStock);
+        }
+        let code = CodeRow {
+            code: generate_code(),
+            reward_id: reward.id.clone(),
+            customer_id: customer_id.to_owned(),
+            points_spent: reward.cost_points,
+            status: "issued".to_owned(),
+            issued_at: now,
+            expires_at: now
+                .checked_add_days(Days::new(
+                    u64::try_from(reward.code_validity_days).unwrap_or(1),
+                ))
+                .unwrap_or(now),
+            used_at: None,
+            used_store_id: None,
+            used_purchase_external_id: None,
+            cancelled_at: None,
+        };
+        repo::insert_code(c, &code)?;
+        ledger::post(
+            c,
+            Posting {
+                customer_id: customer_id.to_owned(),
+                kind: EntryKind::Redeem,
+                points: -reward.cost_points,
+                pending: 0,
+                negative: 0,
+                source_type: "code".to_owned(),
+                source_id: code.code.clone(),
+                lot_id: None,
+                note: None,
+                expires_at: None,
+            },
+            now,
+        )?;
+        consume_lots(c, customer_id, reward.cost_points)?;
+        audit::record(c, actor, "reward.redeem", "customer", customer_id, now)?;
+        let balance = ledger::balance(c, customer_id, now)?;
+        Ok(Redeemed {
+            code,
+            reward,
+            balance,
+        })
+    })
+}
+
+/// Marks a code used at the till.
+pub fn use_code(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    code: &str,
+    store: Option<&str>,
+    purchase: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<CodeRow, RewardError> {
+    db::write(conn, |c| {
+        let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;
+        if !repo::mark_used(c, code, store, purchase, now)? {
+            return Err(RewardError::NotUsable(row.status_at(now).to_owned()));
+        }
+        audit::record(c, actor, "code.use", "code", code, now)?;
+        repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)
+    })
+}
+
+/// Cancels an unused, unexpired code: the points come back as a new lot, and the stock too.
+pub fn cancel_code(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<(CodeRow, BalanceRow), RewardError> {
+    db::write(conn, |c| {
+        let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;
+        let status = row.status_at(now).to_owned();
+        if status != "issued" || !repo::mark_cancelled(c, code, now)? {
+            return Err(RewardError::NotCancellable(status));
+        }
+        repo::return_stock(c, &row.reward_id)?;
+        let settings = program::repo::load(c)?;
+        let expires_at = u32::try_from(settings.expiry_months)
+            .ok()
+            .filter(|m| *m > 0)
+            .and_then(|m| now.checked_add_months(Months::new(m)));
+        let lot = LotRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            customer_id: row.customer_id.clone(),
+            source_type: "code".to_owned(),
+            source_id: code.to_owned(),
+            points: row.points_spent,
+            remaining: row.points_spent,
+            status: "available".to_owned(),
+            earned_at: now,
+            available_at: now,
+            expires_at,
+        };
+        ledger::insert_lot(c, &lot)?;
+        ledger::post(
+            c,
+            Posting {
+                customer_id: row.customer_id.clone(),
+                kind: EntryKind::Refund,
+                points: row.points_spent,
+                pending: 0,
+                negative: 0,
+                source_type: "code".to_owned(),
+                source_id: code.to_owned(),
+                lot_id: Some(lot.id),
+                note: None,
+                expires_at,
+            },
+            now,
+        )?;
+        audit::record(c, actor, "code.cancel", "code", code, now)?;
+        let balance = ledger::balance(c, &row.customer_id, now)?;
+        let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;
+        Ok((row, balance))
+    })
+}
