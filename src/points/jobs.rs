@@ -88,3 +88,72 @@ fn release_lot(
         Ok(true)
     })
 }
+
+/// Expires available points whose lot has reached its expiry date.
+pub fn expire_points(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    let now = clock.now_naive();
+    let mut conn = pool.get()?;
+    let due: Vec<LotRow> = point_lots::table
+        .filter(point_lots::status.eq("available"))
+        .filter(point_lots::expires_at.le(now))
+        .select(LotRow::as_select())
+        .order((point_lots::expires_at.asc(), point_lots::id.asc()))
+        .limit(BATCH)
+        .load(&mut *conn)?;
+    let mut report = JobReport::default();
+    for lot in due {
+        match expire_lot(&mut conn, &lot, now) {
+            Ok(true) => report.items += 1,
+            Ok(false) => report.skipped += 1,
+            Err(e) => {
+                tracing::error!(lot = %lot.id, error = %e, "expiring a lot failed; it will be retried")
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn expire_lot(
+    conn: &mut DbConnection,
+    lot: &LotRow,
+    now: NaiveDateTime,
+) -> Result<bool, LedgerError> {
+    db::write(conn, |c| {
+        let claimed = diesel::update(
+            point_lots::table
+                .find(&lot.id)
+                .filter(point_lots::status.eq("available")),
+        )
+        .set(point_lots::status.eq("expired"))
+        .execute(c)?;
+        if claimed == 0 {
+            return Ok(false);
+        }
+        let remaining: i64 = point_lots::table
+            .find(&lot.id)
+            .select(point_lots::remaining)
+            .first(c)?;
+        if remaining > 0 {
+            diesel::update(point_lots::table.find(&lot.id))
+                .set(point_lots::remaining.eq(0))
+                .execute(c)?;
+            ledger::post(
+                c,
+                Posting {
+                    customer_id: lot.customer_id.clone(),
+                    kind: EntryKind::Expire,
+                    points: -remaining,
+                    pending: 0,
+                    negative: 0,
+                    source_type: lot.source_type.clone(),
+                    source_id: lot.source_id.clone(),
+                    lot_id: Some(lot.id.clone()),
+                    note: None,
+                    expires_at: lot.expires_at,
+                },
+                now,
+            )?;
+        }
+        Ok(true)
+    })
+}

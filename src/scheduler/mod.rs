@@ -25,11 +25,18 @@ impl std::fmt::Debug for JobSpec {
 }
 
 /// Every registered job.
-pub const JOBS: &[JobSpec] = &[JobSpec {
-    name: "release_pending",
-    description: "make pending points available once their return window has passed",
-    run: crate::points::jobs::release_pending,
-}];
+pub const JOBS: &[JobSpec] = &[
+    JobSpec {
+        name: "release_pending",
+        description: "make pending points available once their return window has passed",
+        run: crate::points::jobs::release_pending,
+    },
+    JobSpec {
+        name: "expire_points",
+        description: "expire earned points whose lot reached its expiry date (soonest first)",
+        run: crate::points::jobs::expire_points,
+    },
+];
 
 /// Finds a job by name.
 pub fn find(name: &str) -> Option<&'static JobSpec> {

@@ -102,6 +102,19 @@ async fn cli_rejects_unknown_scopes_roles_and_jobs() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
+    let out = patron(&app, &["jobs", "list"]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains("release_pending") && listed.contains("expire_points"),
+        "{listed}"
+    );
+    let out = patron(&app, &["jobs", "run", "release_pending"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("release_pending: 0 item(s)"));
     let out = patron(&app, &["jobs", "run", "nothing"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown job"));

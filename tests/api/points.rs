@@ -192,3 +192,65 @@ async fn posted_ledger_entries_cannot_be_changed_or_deleted() {
         .unwrap_err();
     assert!(err.to_string().contains("immutable"), "{err}");
 }
+
+#[tokio::test]
+async fn the_expiry_job_expires_what_is_left_of_due_lots_once() {
+    let app = TestApp::spawn().await;
+    crate::program::set_program(&app, json!({"pending_days": 0, "expiry_months": 1})).await;
+    let key = app
+        .api_key(&[
+            "customers:write",
+            "purchases:write",
+            "points:read",
+            "points:write",
+        ])
+        .await;
+    let c = app.customer(&key, json!({"email": "a@example.com"})).await;
+    let id = c["id"].as_str().unwrap();
+    ok(
+        app.post("/v1/purchases", &key, purchase("o-1", id, 1000))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/customers/{id}/points/adjustments")))
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "spend")
+        .json(&json!({"points": -4, "reason": "spent"}))
+        .send()
+        .await
+        .unwrap();
+    ok(resp, StatusCode::CREATED).await;
+    app.clock.advance(chrono::Duration::days(20));
+    let mut later = purchase("o-2", id, 500);
+    later["occurred_at"] = json!("2026-12-12T12:00:00Z");
+    ok(
+        app.post("/v1/purchases", &key, later).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.clock.advance(chrono::Duration::days(12));
+    let run = || {
+        let (pool, clock): (patron::db::Pool, SharedClock) = (app.pool.clone(), app.clock.clone());
+        tokio::task::spawn_blocking(move || {
+            patron::points::jobs::expire_points(&pool, &clock).unwrap()
+        })
+    };
+    assert_eq!(run().await.unwrap().items, 1);
+    assert_eq!(run().await.unwrap().items, 0);
+    let balance = ok(
+        app.get(&format!("/v1/customers/{id}/points"), &key).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (balance["available"].as_i64(), balance["expired"].as_i64()),
+        (Some(5), Some(6))
+    );
+    let entries = history(&app, &key, id).await;
+    assert_eq!(entries[0]["kind"], "expire");
+    assert_eq!(entries[0]["points"], -6);
+    assert_eq!(sums(&entries), (5, 0));
+}

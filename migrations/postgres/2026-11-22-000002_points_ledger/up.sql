@@ -96,8 +96,8 @@ CREATE TABLE ledger_entries (
 );
 CREATE INDEX ledger_entries_customer_idx ON ledger_entries (customer_id, created_at, id);
 CREATE INDEX ledger_entries_lot_idx ON ledger_entries (lot_id);
--- A lot is released at most once, whichever instance runs the job.
-CREATE UNIQUE INDEX ledger_entries_release_once ON ledger_entries (lot_id) WHERE kind = 'release';
+-- A lot is released and expired at most once each, whichever instance runs the jobs.
+CREATE UNIQUE INDEX ledger_entries_lot_job_once ON ledger_entries (lot_id, kind) WHERE kind IN ('release', 'expire');
 
 -- Posted entries are immutable: corrections are new entries.
 CREATE FUNCTION ledger_entries_immutable() RETURNS trigger AS $$
