@@ -20,7 +20,7 @@ use crate::db::{self, Pool};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
 use crate::{
-    api_keys, auth, customers, error, points, program, purchases, rewards, secrets, staff,
+    api_keys, auth, customers, error, points, program, purchases, rewards, secrets, staff, tiers,
 };
 
 /// Largest accepted request body.
@@ -97,7 +97,8 @@ impl Application {
                         .configure(purchases::return_routes::config)
                         .configure(points::routes::config)
                         .configure(rewards::routes::config)
-                        .configure(rewards::code_routes::config),
+                        .configure(rewards::code_routes::config)
+                        .configure(tiers::routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson(openapi_document(api));

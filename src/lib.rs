@@ -21,4 +21,5 @@ pub mod scheduler;
 pub mod secrets;
 pub mod staff;
 pub mod telemetry;
+pub mod tiers;
 pub mod values;

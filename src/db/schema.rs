@@ -219,6 +219,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tiers (id) {
+        id -> Text,
+        name -> Text,
+        threshold -> BigInt,
+        multiplier_percent -> BigInt,
+        benefits -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_tiers (customer_id) {
+        customer_id -> Text,
+        tier_id -> Text,
+        since -> Timestamp,
+        below_since -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    qualifying_points (customer_id, month) {
+        customer_id -> Text,
+        month -> Text,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    tier_changes (id) {
+        id -> Text,
+        customer_id -> Text,
+        from_tier_id -> Nullable<Text>,
+        to_tier_id -> Nullable<Text>,
+        reason -> Text,
+        qualifying_points -> BigInt,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
@@ -227,6 +268,7 @@ diesel::joinable!(purchase_lines -> purchases (purchase_id));
 diesel::joinable!(purchase_returns -> purchases (purchase_id));
 diesel::joinable!(reward_codes -> rewards (reward_id));
 diesel::joinable!(reward_codes -> customers (customer_id));
+diesel::joinable!(customer_tiers -> tiers (tier_id));
 diesel::joinable!(balances -> customers (customer_id));
 diesel::joinable!(point_lots -> customers (customer_id));
 diesel::joinable!(ledger_entries -> point_lots (lot_id));
@@ -247,4 +289,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     rewards,
     reward_codes,
+    tiers,
+    customer_tiers,
+    qualifying_points,
+    tier_changes,
 );

@@ -43,6 +43,9 @@ pub struct BalanceResponse {
     redeemed: i64,
     expired: i64,
     next_expiry: Option<NextExpiry>,
+    /// Tier and progress (on the balance endpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<crate::tiers::routes::TierProgress>,
 }
 
 impl BalanceResponse {
@@ -59,7 +62,14 @@ impl BalanceResponse {
                 points,
                 at: at.and_utc(),
             }),
+            tier: None,
         }
+    }
+
+    /// Adds the tier progress.
+    pub fn with_tier(mut self, status: crate::tiers::service::TierStatus) -> Self {
+        self.tier = Some(status.into());
+        self
     }
 }
 
@@ -136,10 +146,9 @@ async fn balance(state: &AppState, customer_id: String) -> Result<BalanceRespons
             return Err(ApiError::not_found("Customer"));
         }
         let row = ledger::balance(c, &customer_id, now)?;
-        Ok(BalanceResponse::new(
-            row,
-            ledger::next_expiry(c, &customer_id)?,
-        ))
+        let program = crate::program::repo::load(c)?;
+        let tier = crate::tiers::service::status(c, &customer_id, &program, now)?;
+        Ok(BalanceResponse::new(row, ledger::next_expiry(c, &customer_id)?).with_tier(tier))
     })
     .await
 }

@@ -43,26 +43,64 @@ pub fn base_points(amount_minor: i64, rate: EarnRate) -> i64 {
     i64::try_from(points).unwrap_or(i64::MAX)
 }
 
-/// Points for a purchase.
-pub fn earn(total_minor: i64, lines: &[LineAmount], rate: EarnRate) -> Earned {
-    let line_points: Vec<i64> = lines
-        .iter()
-        .map(|l| base_points(l.amount_minor, rate))
-        .collect();
-    let total = if lines.is_empty() {
-        base_points(total_minor, rate)
+/// Points for an amount at a rate times a multiplier in percent, rounded down once at the end.
+pub fn multiplied_points(amount_minor: i64, rate: EarnRate, percent: i64) -> i64 {
+    if rate.spend_minor <= 0 || amount_minor <= 0 || percent <= 0 {
+        return 0;
+    }
+    let points = i128::from(amount_minor) * i128::from(rate.points) * i128::from(percent)
+        / (i128::from(rate.spend_minor) * 100);
+    i64::try_from(points).unwrap_or(i64::MAX)
+}
+
+/// The customer's tier, as earning sees it.
+#[derive(Debug, Clone)]
+pub struct TierBonus {
+    /// Tier name for the breakdown.
+    pub name: String,
+    /// Multiplier in percent (150 = ×1.5).
+    pub percent: i64,
+}
+
+/// Points for a purchase: base rate × tier multiplier, per line (or on the total without lines).
+pub fn earn(
+    total_minor: i64,
+    lines: &[LineAmount],
+    rate: EarnRate,
+    tier: Option<&TierBonus>,
+) -> Earned {
+    let percent = tier.map_or(100, |t| t.percent);
+    let amounts: Vec<i64> = if lines.is_empty() {
+        vec![total_minor]
     } else {
-        line_points
-            .iter()
-            .fold(0i64, |acc, p| acc.saturating_add(*p))
+        lines.iter().map(|l| l.amount_minor).collect()
     };
-    let breakdown = if total > 0 {
-        vec![BreakdownItem {
+    let with_tier: Vec<i64> = amounts
+        .iter()
+        .map(|a| multiplied_points(*a, rate, percent))
+        .collect();
+    let base: i64 = amounts
+        .iter()
+        .map(|a| base_points(*a, rate))
+        .fold(0, i64::saturating_add);
+    let total = with_tier.iter().fold(0i64, |acc, p| acc.saturating_add(*p));
+    let mut breakdown = Vec::new();
+    if base > 0 {
+        breakdown.push(BreakdownItem {
             rule: "base".to_owned(),
-            points: total,
-        }]
-    } else {
+            points: base,
+        });
+    }
+    if let Some(t) = tier.filter(|_| total > base) {
+        breakdown.push(BreakdownItem {
+            rule: format!("tier:{}", t.name),
+            points: total - base,
+        });
+    }
+    let line_points = if lines.is_empty() {
         Vec::new()
+    } else {
+        with_tier
     };
     Earned {
         line_points,
@@ -86,7 +124,7 @@ mod tests {
     fn one_point_per_whole_unit_rounds_down() {
         assert_eq!(base_points(1999, ONE_PER_UNIT), 19);
         assert_eq!(base_points(99, ONE_PER_UNIT), 0);
-        assert_eq!(earn(1999, &[], ONE_PER_UNIT).total, 19);
+        assert_eq!(earn(1999, &[], ONE_PER_UNIT, None).total, 19);
     }
 
     #[test]
@@ -95,7 +133,7 @@ mod tests {
             LineAmount { amount_minor: 150 },
             LineAmount { amount_minor: 150 },
         ];
-        let earned = earn(300, &lines, ONE_PER_UNIT);
+        let earned = earn(300, &lines, ONE_PER_UNIT, None);
         assert_eq!(earned.line_points, [1, 1]);
         assert_eq!(earned.total, 2);
         assert_eq!(
@@ -104,6 +142,29 @@ mod tests {
                 rule: "base".into(),
                 points: 2
             }]
+        );
+    }
+
+    #[test]
+    fn a_gold_member_earns_one_and_a_half_times_rounded_down_once() {
+        let gold = TierBonus {
+            name: "Gold".into(),
+            percent: 150,
+        };
+        let earned = earn(1099, &[], ONE_PER_UNIT, Some(&gold));
+        assert_eq!(earned.total, 16);
+        assert_eq!(
+            earned.breakdown,
+            [
+                BreakdownItem {
+                    rule: "base".into(),
+                    points: 10
+                },
+                BreakdownItem {
+                    rule: "tier:Gold".into(),
+                    points: 6
+                }
+            ]
         );
     }
 

@@ -123,6 +123,15 @@ pub fn record(
             ReturnItems::Amount(amount) => return_amount(c, &purchase, *amount)?,
         };
         let uncovered = reverse(c, &purchase, points, now)?;
+        let settings = program::repo::load(c)?;
+        crate::tiers::service::qualifying_changed(
+            c,
+            &purchase.customer_id,
+            -points,
+            purchase.created_at,
+            &settings,
+            now,
+        )?;
         let row = ReturnRow {
             id: uuid::Uuid::now_v7().to_string(),
             external_id: r.external_id.clone(),

@@ -115,6 +115,9 @@ pub struct PurchaseResponse {
     /// The customer's balance after this purchase (on a replay: now).
     #[serde(skip_serializing_if = "Option::is_none")]
     balance: Option<BalanceResponse>,
+    /// The customer's tier after this purchase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<crate::tiers::routes::TierProgress>,
 }
 
 /// The points a purchase would earn.
@@ -180,6 +183,7 @@ fn response(
         currency: p.currency,
         total_minor: p.total_minor,
         balance,
+        tier: None,
     }
 }
 
@@ -306,27 +310,29 @@ async fn record(
     caller.require(Permission::PURCHASES_WRITE)?;
     let now = state.clock.now();
     let cmd = body.into_inner().parse(bound_store(&caller), now)?;
-    let (
-        Recorded {
-            purchase,
-            lines,
-            lot,
-            balance,
-            replayed,
-        },
-        next_expiry,
-    ) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
+    let (recorded, next_expiry, tier) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
         let recorded = service::record(c, cmd, now.naive_utc())?;
-        let next_expiry = crate::points::ledger::next_expiry(c, &recorded.purchase.customer_id)?;
-        Ok((recorded, next_expiry))
+        let customer = recorded.purchase.customer_id.clone();
+        let next_expiry = crate::points::ledger::next_expiry(c, &customer)?;
+        let program = crate::program::repo::load(c)?;
+        let tier = crate::tiers::service::status(c, &customer, &program, now.naive_utc())?;
+        Ok((recorded, next_expiry, tier))
     })
     .await?;
-    let body = response(
+    let Recorded {
+        purchase,
+        lines,
+        lot,
+        balance,
+        replayed,
+    } = recorded;
+    let mut body = response(
         purchase,
         lines,
         lot.as_ref(),
         Some(BalanceResponse::new(balance, next_expiry)),
     );
+    body.tier = Some(tier.into());
     Ok(if replayed {
         HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))

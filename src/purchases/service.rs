@@ -5,12 +5,13 @@ use chrono::{Days, Months, NaiveDateTime};
 
 use super::earning::{self, BreakdownItem, Earned, LineAmount};
 use super::{LineRow, PurchaseRow, repo};
-use crate::customers;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::points::ledger::{self, LedgerError, Posting};
 use crate::points::{BalanceRow, EntryKind, LotRow};
 use crate::program::{self, ProgramSettings};
+use crate::rewards::LocalizedText;
+use crate::{customers, tiers};
 
 /// Who the purchase is for.
 #[derive(Debug, Clone)]
@@ -122,7 +123,12 @@ fn resolve_customer(
     row.map(|r| r.id).ok_or(PurchaseError::UnknownCustomer)
 }
 
-fn quote(program: &ProgramSettings, p: &NewPurchase) -> Result<Quote, PurchaseError> {
+fn quote(
+    conn: &mut DbConnection,
+    program: &ProgramSettings,
+    customer_id: &str,
+    p: &NewPurchase,
+) -> Result<Quote, PurchaseError> {
     if p.currency != program.currency {
         return Err(PurchaseError::CurrencyMismatch {
             expected: program.currency.clone(),
@@ -135,7 +141,12 @@ fn quote(program: &ProgramSettings, p: &NewPurchase) -> Result<Quote, PurchaseEr
             amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
         })
         .collect();
-    let earned = earning::earn(p.total_minor, &lines, program.earn_rate);
+    let (percent, tier) = tiers::service::multiplier(conn, customer_id)?;
+    let bonus = tier.map(|t| earning::TierBonus {
+        name: LocalizedText::from_stored(&t.name).resolve(Some("en")),
+        percent,
+    });
+    let earned = earning::earn(p.total_minor, &lines, program.earn_rate, bonus.as_ref());
     let pending_days = u64::try_from(program.pending_days).unwrap_or(0);
     let available_at = p
         .occurred_at
@@ -155,9 +166,9 @@ fn quote(program: &ProgramSettings, p: &NewPurchase) -> Result<Quote, PurchaseEr
 
 /// Computes the points without recording anything.
 pub fn preview(conn: &mut DbConnection, p: &NewPurchase) -> Result<Quote, PurchaseError> {
-    resolve_customer(conn, &p.customer)?;
+    let customer_id = resolve_customer(conn, &p.customer)?;
     let program = program::repo::load(conn)?;
-    quote(&program, p)
+    quote(conn, &program, &customer_id, p)
 }
 
 /// Records a purchase once; an identical retry gets the recorded purchase back.
@@ -172,7 +183,7 @@ pub fn record(
         }
         let customer_id = resolve_customer(c, &p.customer)?;
         let program = program::repo::load(c)?;
-        let q = quote(&program, &p)?;
+        let q = quote(c, &program, &customer_id, &p)?;
         let id = uuid::Uuid::now_v7().to_string();
         let breakdown =
             serde_json::to_string(&q.earned.breakdown).unwrap_or_else(|_| "[]".to_owned());
@@ -212,6 +223,7 @@ pub fn record(
             .collect();
         repo::insert(c, &purchase, &lines)?;
         let lot = earn(c, &customer_id, &id, &q, now)?;
+        tiers::service::qualifying_changed(c, &customer_id, q.earned.total, now, &program, now)?;
         let balance = ledger::balance(c, &customer_id, now)?;
         Ok(Recorded {
             purchase,

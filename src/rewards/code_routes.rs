@@ -238,19 +238,27 @@ async fn my_rewards(
         let customer =
             customers::repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Customer"))?;
         let balance = ledger::balance(c, &id, now)?;
-        Ok((customer, balance, repo::list(c, None, true, 200)?))
+        let rewards = repo::list(c, None, true, 200)?;
+        let mut locked = Vec::new();
+        for r in &rewards {
+            locked.push(!service::meets_tier(c, &id, r.min_tier_id.as_deref())?);
+        }
+        Ok((
+            customer,
+            balance,
+            rewards.into_iter().zip(locked).collect::<Vec<_>>(),
+        ))
     })
     .await?;
     let locale = customer.locale.as_deref();
     let data: Vec<MyReward> = rewards
         .into_iter()
-        .filter(|r| r.is_available(now))
-        .map(|r| MyReward {
+        .filter(|(r, _)| r.is_available(now))
+        .map(|(r, locked_by_tier)| MyReward {
             name: LocalizedText::from_stored(&r.name).resolve(locale),
             description: LocalizedText::from_stored(&r.description).resolve(locale),
             affordable: balance.available >= r.cost_points,
-            // Tiers do not restrict rewards yet; this turns true once minimum tiers exist.
-            locked_by_tier: false,
+            locked_by_tier,
             valid_until: r.valid_until.map(|t| t.and_utc()),
             id: r.id,
             kind: r.kind,

@@ -66,6 +66,8 @@ pub struct CreateReward {
     valid_from: Option<DateTime<Utc>>,
     valid_until: Option<DateTime<Utc>>,
     /// Days a code stays valid after redemption (default 30).
+    /// Only customers in this tier or a higher one may redeem it.
+    min_tier_id: Option<String>,
     code_validity_days: Option<i64>,
     /// Default true.
     active: Option<bool>,
@@ -90,6 +92,9 @@ pub struct UpdateReward {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     valid_until: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    min_tier_id: Option<Option<String>>,
     code_validity_days: Option<i64>,
     active: Option<bool>,
 }
@@ -105,6 +110,8 @@ pub struct RewardResponse {
     amount_off_minor: Option<i64>,
     sku: Option<String>,
     cost_points: i64,
+    /// Customers below this tier cannot redeem it.
+    min_tier_id: Option<String>,
     stock: Option<i64>,
     per_customer_limit: Option<i64>,
     valid_from: Option<DateTime<Utc>>,
@@ -125,6 +132,7 @@ impl From<RewardRow> for RewardResponse {
             percent_off: r.percent_off,
             amount_off_minor: r.amount_off_minor,
             sku: r.sku,
+            min_tier_id: r.min_tier_id,
             cost_points: r.cost_points,
             stock: r.stock,
             per_customer_limit: r.per_customer_limit,
@@ -223,6 +231,16 @@ fn check_row(r: &RewardRow) -> Result<(), ApiError> {
     c.finish()
 }
 
+fn ensure_tier(c: &mut crate::db::DbConnection, tier: Option<&str>) -> Result<(), ApiError> {
+    match tier {
+        Some(id) if crate::tiers::repo::find(c, id)?.is_none() => Err(ApiError::unprocessable(
+            "unknown_tier",
+            format!("there is no tier {id}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn naive(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
     t.map(|t| t.naive_utc())
 }
@@ -251,7 +269,7 @@ async fn create(
         amount_off_minor: b.amount_off_minor,
         sku: b.sku.map(|s| s.trim().to_owned()),
         cost_points: b.cost_points,
-        min_tier_id: None,
+        min_tier_id: b.min_tier_id,
         stock: b.stock,
         per_customer_limit: b.per_customer_limit,
         valid_from: naive(b.valid_from),
@@ -265,9 +283,17 @@ async fn create(
     let actor = caller.actor();
     let saved = row.clone();
     db::run(&state.pool, move |c| {
-        db::write(c, |c| {
+        db::write(c, |c| -> Result<(), ApiError> {
+            ensure_tier(c, saved.min_tier_id.as_deref())?;
             repo::insert(c, &saved)?;
-            audit::record(c, &actor, "reward.create", "reward", &saved.id, now)
+            Ok(audit::record(
+                c,
+                &actor,
+                "reward.create",
+                "reward",
+                &saved.id,
+                now,
+            )?)
         })
     })
     .await?;
@@ -355,6 +381,9 @@ async fn update(
             if let Some(v) = b.valid_until {
                 r.valid_until = naive(v);
             }
+            if let Some(v) = b.min_tier_id {
+                r.min_tier_id = v;
+            }
             if let Some(v) = b.code_validity_days {
                 r.code_validity_days = v;
             }
@@ -363,6 +392,7 @@ async fn update(
             }
             r.updated_at = now;
             check_row(&r)?;
+            ensure_tier(c, r.min_tier_id.as_deref())?;
             repo::update(c, &r)?;
             audit::record(c, &actor, "reward.update", "reward", &r.id, now)?;
             Ok(r)

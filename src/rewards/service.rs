@@ -35,6 +35,9 @@ pub enum RewardError {
     /// The customer holds as many as allowed.
     #[error("the customer already holds {0} of this reward, the most allowed")]
     LimitReached(i64),
+    /// The customer's tier is below the reward's minimum.
+    #[error("this reward needs a higher tier")]
+    TierRequired,
     /// Not enough points.
     #[error("the reward costs {needed} points; {available} are available")]
     Insufficient { needed: i64, available: i64 },
@@ -79,6 +82,7 @@ impl From<RewardError> for ApiError {
             RewardError::RewardNotFound => ApiError::not_found("Reward"),
             RewardError::CodeNotFound => ApiError::not_found("Code"),
             RewardError::Unavailable => ApiError::unprocessable("reward_unavailable", detail),
+            RewardError::TierRequired => ApiError::unprocessable("tier_required", detail),
             RewardError::OutOfStock => ApiError::unprocessable("out_of_stock", detail),
             RewardError::LimitReached(_) => ApiError::unprocessable("reward_limit_reached", detail),
             RewardError::Insufficient { .. } => {
@@ -120,6 +124,9 @@ pub fn redeem(
         }
         // Serialises this customer's redemptions, so the limit below cannot be raced past.
         ledger::lock(c, customer_id, now)?;
+        if !meets_tier(c, customer_id, reward.min_tier_id.as_deref())? {
+            return Err(RewardError::TierRequired);
+        }
         if let Some(limit) = reward.per_customer_limit
             && repo::count_codes(c, reward_id, customer_id)? >= limit
         {
@@ -171,6 +178,22 @@ pub fn redeem(
             balance,
         })
     })
+}
+
+/// Whether the customer's tier is at least `min_tier` (always true without a minimum).
+pub fn meets_tier(
+    c: &mut DbConnection,
+    customer_id: &str,
+    min_tier: Option<&str>,
+) -> diesel::QueryResult<bool> {
+    let Some(min_id) = min_tier else {
+        return Ok(true);
+    };
+    let Some(min) = crate::tiers::repo::find(c, min_id)? else {
+        return Ok(true);
+    };
+    let (_, current) = crate::tiers::service::multiplier(c, customer_id)?;
+    Ok(current.is_some_and(|t| t.threshold >= min.threshold))
 }
 
 /// Marks a code used at the till.

@@ -17,3 +17,4 @@ mod purchases;
 mod returns;
 mod rewards;
 mod staff_and_keys;
+mod tiers;

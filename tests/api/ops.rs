@@ -89,6 +89,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/codes/{code}"),
     ("post", "/v1/codes/{code}/use"),
     ("post", "/v1/codes/{code}/cancel"),
+    ("get", "/v1/tiers"),
+    ("post", "/v1/tiers"),
+    ("patch", "/v1/tiers/{id}"),
+    ("delete", "/v1/tiers/{id}"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,230 @@
+//! Tier rules: upgrades at once when qualifying points reach a threshold, downgrades only at the
+//! review after `tier_grace_days` below it, and the progress shown to customers.
+
+use chrono::{Days, NaiveDateTime};
+
+use super::{CustomerTierRow, TierRow, repo};
+use crate::clock::SharedClock;
+use crate::db::{self, DbConnection, Pool};
+use crate::points::jobs::JobReport;
+use crate::points::ledger;
+use crate::program::ProgramSettings;
+
+/// A customer's tier and progress.
+#[derive(Debug, Clone)]
+pub struct TierStatus {
+    pub tier: Option<TierRow>,
+    pub since: Option<NaiveDateTime>,
+    pub qualifying: i64,
+    pub next: Option<TierRow>,
+    pub points_to_next: Option<i64>,
+    /// Points still needed in the window to keep the current tier at the next review.
+    pub points_to_retain: Option<i64>,
+    /// When the review will downgrade the customer if they stay below their tier.
+    pub review_at: Option<NaiveDateTime>,
+}
+
+/// The highest tier whose threshold `qualifying` reaches.
+fn earned_tier(tiers: &[TierRow], qualifying: i64) -> Option<&TierRow> {
+    tiers
+        .iter()
+        .filter(|t| t.threshold <= qualifying)
+        .max_by_key(|t| t.threshold)
+}
+
+/// The customer's tier multiplier in percent (100 without a tier).
+pub fn multiplier(
+    conn: &mut DbConnection,
+    customer_id: &str,
+) -> diesel::QueryResult<(i64, Option<TierRow>)> {
+    let Some(current) = repo::of_customer(conn, customer_id)? else {
+        return Ok((100, None));
+    };
+    let tier = repo::find(conn, &current.tier_id)?;
+    Ok((tier.as_ref().map_or(100, |t| t.multiplier_percent), tier))
+}
+
+/// Records earned (positive) or reversed (negative) qualifying points in the month of `earned_at`,
+/// upgrades at once when a higher threshold is reached, and starts the grace period when the
+/// customer falls below their tier. Call with the balance row locked.
+pub fn qualifying_changed(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    points: i64,
+    earned_at: NaiveDateTime,
+    program: &ProgramSettings,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    if points == 0 {
+        return Ok(());
+    }
+    repo::add_qualifying(conn, customer_id, earned_at, points)?;
+    let tiers = repo::all(conn)?;
+    let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
+    let current = repo::of_customer(conn, customer_id)?;
+    let current_tier = current
+        .as_ref()
+        .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id));
+    let earned = earned_tier(&tiers, qualifying);
+    match (current_tier, earned) {
+        (cur, Some(target)) if cur.is_none_or(|c| target.threshold > c.threshold) => {
+            repo::set_customer_tier(
+                conn,
+                &CustomerTierRow {
+                    customer_id: customer_id.to_owned(),
+                    tier_id: target.id.clone(),
+                    since: now,
+                    below_since: None,
+                },
+            )?;
+            repo::record_change(
+                conn,
+                customer_id,
+                cur.map(|c| c.id.as_str()),
+                Some(&target.id),
+                "upgrade",
+                qualifying,
+                now,
+            )?;
+        }
+        (Some(cur), _) => {
+            let below = qualifying < cur.threshold;
+            let marked = current.as_ref().and_then(|c| c.below_since);
+            if below && marked.is_none() {
+                repo::set_below_since(conn, customer_id, Some(now))?;
+            } else if !below && marked.is_some() {
+                repo::set_below_since(conn, customer_id, None)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The customer's tier and progress.
+pub fn status(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    program: &ProgramSettings,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<TierStatus> {
+    let tiers = repo::all(conn)?;
+    let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
+    let current = repo::of_customer(conn, customer_id)?;
+    let tier = current
+        .as_ref()
+        .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id))
+        .cloned();
+    let floor = tier.as_ref().map_or(-1, |t| t.threshold);
+    let next = tiers
+        .iter()
+        .filter(|t| t.threshold > floor)
+        .min_by_key(|t| t.threshold)
+        .cloned();
+    let grace = u64::try_from(program.tier_grace_days).unwrap_or(0);
+    Ok(TierStatus {
+        points_to_next: next.as_ref().map(|n| (n.threshold - qualifying).max(0)),
+        points_to_retain: tier.as_ref().map(|t| (t.threshold - qualifying).max(0)),
+        review_at: current
+            .as_ref()
+            .and_then(|c| c.below_since)
+            .and_then(|b| b.checked_add_days(Days::new(grace))),
+        since: current.map(|c| c.since),
+        tier,
+        next,
+        qualifying,
+    })
+}
+
+/// Customers reviewed per page.
+const PAGE: i64 = 500;
+/// Most customers one run reviews; the next run carries on.
+const MAX_PER_RUN: u64 = 100_000;
+
+/// The periodic review: downgrades customers who stayed below their tier for the grace period.
+pub fn review(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    let now = clock.now_naive();
+    let mut conn = pool.get()?;
+    let program = crate::program::repo::load(&mut conn)?;
+    let mut report = JobReport::default();
+    let mut after = String::new();
+    loop {
+        let page = repo::holders_after(&mut conn, &after, PAGE)?;
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        for customer in page {
+            match review_one(&mut conn, &customer, &program, now) {
+                Ok(true) => report.items += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(customer = %customer, error = %e, "tier review failed; it will be retried")
+                }
+            }
+        }
+        after = last;
+        if report.items >= MAX_PER_RUN {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn review_one(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    program: &ProgramSettings,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<bool> {
+    db::write(conn, |c| {
+        ledger::lock(c, customer_id, now)?;
+        let Some(current) = repo::of_customer(c, customer_id)? else {
+            return Ok(false);
+        };
+        let tiers = repo::all(c)?;
+        let qualifying = repo::qualifying(c, customer_id, now, program.tier_window_months)?;
+        let Some(tier) = tiers.iter().find(|t| t.id == current.tier_id) else {
+            return Ok(false);
+        };
+        if qualifying >= tier.threshold {
+            if current.below_since.is_some() {
+                repo::set_below_since(c, customer_id, None)?;
+            }
+            return Ok(false);
+        }
+        let Some(below_since) = current.below_since else {
+            repo::set_below_since(c, customer_id, Some(now))?;
+            return Ok(false);
+        };
+        let grace = u64::try_from(program.tier_grace_days).unwrap_or(0);
+        if below_since
+            .checked_add_days(Days::new(grace))
+            .is_none_or(|due| now < due)
+        {
+            return Ok(false);
+        }
+        match earned_tier(&tiers, qualifying) {
+            Some(target) => repo::set_customer_tier(
+                c,
+                &CustomerTierRow {
+                    customer_id: customer_id.to_owned(),
+                    tier_id: target.id.clone(),
+                    since: now,
+                    below_since: None,
+                },
+            )?,
+            None => repo::clear_customer_tier(c, customer_id)?,
+        }
+        let to = earned_tier(&tiers, qualifying).map(|t| t.id.as_str());
+        repo::record_change(
+            c,
+            customer_id,
+            Some(&tier.id),
+            to,
+            "downgrade",
+            qualifying,
+            now,
+        )?;
+        Ok(true)
+    })
+}
