@@ -1129,9 +1129,9 @@ fn main() -> Result<()> {
         }
     }
 
-    print!("{}", summary(&o, &results, pg, &notes));
     if results.is_empty() {
-        bail!("no database run completed");
+        bail!("no database run completed:\n{}", notes.join("\n"));
     }
+    print!("{}", summary(&o, &results, pg, &notes));
     Ok(())
 }

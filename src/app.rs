@@ -20,7 +20,8 @@ use crate::db::{self, Pool};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
 use crate::{
-    api_keys, auth, customers, error, points, program, purchases, rewards, secrets, staff, tiers,
+    api_keys, auth, customers, error, points, program, purchases, rewards, rules, secrets, staff,
+    tiers,
 };
 
 /// Largest accepted request body.
@@ -98,7 +99,9 @@ impl Application {
                         .configure(points::routes::config)
                         .configure(rewards::routes::config)
                         .configure(rewards::code_routes::config)
-                        .configure(tiers::routes::config),
+                        .configure(tiers::routes::config)
+                        .configure(rules::routes::config)
+                        .configure(rules::events::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson(openapi_document(api));

@@ -17,6 +17,7 @@ pub mod points;
 pub mod program;
 pub mod purchases;
 pub mod rewards;
+pub mod rules;
 pub mod scheduler;
 pub mod secrets;
 pub mod staff;

@@ -181,6 +181,11 @@ impl Permission {
         scope: Some(Scope::CodesUse),
         roles: &[Role::Support],
     };
+    /// Report custom events.
+    pub const EVENTS_WRITE: Permission = Permission {
+        scope: Some(Scope::EventsWrite),
+        roles: &[Role::Support],
+    };
     /// Manage staff accounts and API keys.
     pub const ADMIN: Permission = Permission {
         scope: None,

@@ -260,6 +260,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    earning_rules (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        active -> Bool,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        tier_ids -> Text,
+        store_ids -> Text,
+        channels -> Text,
+        params -> Text,
+        event_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_events (id) {
+        id -> Text,
+        customer_id -> Text,
+        name -> Text,
+        occurred_at -> Timestamp,
+        properties -> Text,
+        rule_id -> Nullable<Text>,
+        points -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
@@ -293,4 +324,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_tiers,
     qualifying_points,
     tier_changes,
+    earning_rules,
+    customer_events,
 );

@@ -90,3 +90,11 @@ pub fn list_for_customer(
     }
     query.load(conn)
 }
+
+/// Whether the customer has any recorded purchase.
+pub fn has_purchases(conn: &mut DbConnection, customer_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        purchases::table.filter(purchases::customer_id.eq(customer_id)),
+    ))
+    .get_result(conn)
+}

@@ -268,7 +268,22 @@ fn return_lines(
             "the return exceeds the purchase".to_owned(),
         ));
     }
-    Ok((amount, points))
+    // Once everything came back, purchase-level bonuses go too.
+    let key = purchases::table.find(&purchase.id);
+    let (returned, reversed): (i64, i64) = key
+        .select((purchases::returned_minor, purchases::points_reversed))
+        .first(c)?;
+    let bonus = if returned == purchase.total_minor {
+        purchase.points_earned - reversed
+    } else {
+        0
+    };
+    if bonus > 0 {
+        diesel::update(key)
+            .set(purchases::points_reversed.eq(purchases::points_reversed + bonus))
+            .execute(c)?;
+    }
+    Ok((amount, points + bonus))
 }
 
 /// Marks an amount returned; returns (amount, points to reverse).

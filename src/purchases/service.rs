@@ -11,7 +11,7 @@ use crate::points::ledger::{self, LedgerError, Posting};
 use crate::points::{BalanceRow, EntryKind, LotRow};
 use crate::program::{self, ProgramSettings};
 use crate::rewards::LocalizedText;
-use crate::{customers, tiers};
+use crate::{customers, rules, tiers};
 
 /// Who the purchase is for.
 #[derive(Debug, Clone)]
@@ -139,14 +139,30 @@ fn quote(
         .iter()
         .map(|l| LineAmount {
             amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
+            sku: Some(l.sku.clone()),
+            category: l.category.clone(),
         })
         .collect();
     let (percent, tier) = tiers::service::multiplier(conn, customer_id)?;
-    let bonus = tier.map(|t| earning::TierBonus {
+    let ctx = rules::Context {
+        at: p.occurred_at,
+        tier_id: tier.as_ref().map(|t| t.id.as_str()),
+        store_id: p.store_id.as_deref(),
+        channel: Some(&p.channel),
+    };
+    let (multipliers, bonuses) = rules_for(conn, customer_id, p, ctx)?;
+    let tier_bonus = tier.map(|t| earning::TierBonus {
         name: LocalizedText::from_stored(&t.name).resolve(Some("en")),
         percent,
     });
-    let earned = earning::earn(p.total_minor, &lines, program.earn_rate, bonus.as_ref());
+    let earned = earning::earn(
+        p.total_minor,
+        &lines,
+        program.earn_rate,
+        tier_bonus.as_ref(),
+        &multipliers,
+        &bonuses,
+    );
     let pending_days = u64::try_from(program.pending_days).unwrap_or(0);
     let available_at = p
         .occurred_at
@@ -162,6 +178,76 @@ fn quote(
         available_at,
         expires_at,
     })
+}
+
+/// The line multipliers and bonuses of the active rules that admit this purchase.
+fn rules_for(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    p: &NewPurchase,
+    ctx: rules::Context<'_>,
+) -> Result<(Vec<earning::LineMultiplier>, Vec<earning::Bonus>), PurchaseError> {
+    let kinds = [
+        "multiplier",
+        "purchase_bonus",
+        "first_purchase_bonus",
+        "birthday_month_bonus",
+    ];
+    let bodies: Vec<rules::RuleBody> = rules::repo::active(conn, &kinds)?
+        .iter()
+        .filter_map(|r| r.body())
+        .filter(|b| b.admits(ctx))
+        .collect();
+    let mut multipliers = Vec::new();
+    let mut bonuses = Vec::new();
+    let mut customer = None;
+    for b in bodies {
+        let rule = format!("rule:{}", b.name);
+        let points = b.points.unwrap_or(0);
+        let applies = match b.kind {
+            rules::RuleKind::Multiplier => {
+                let m = b.line_match.clone().unwrap_or_default();
+                multipliers.push(earning::LineMultiplier {
+                    rule,
+                    percent: b.multiplier_percent.unwrap_or(100),
+                    sku: m.sku,
+                    category: m.category,
+                });
+                continue;
+            }
+            rules::RuleKind::PurchaseBonus => b.min_total_minor.is_some_and(|m| p.total_minor >= m),
+            rules::RuleKind::FirstPurchaseBonus => !repo::has_purchases(conn, customer_id)?,
+            rules::RuleKind::BirthdayMonthBonus => {
+                if customer.is_none() {
+                    customer = customers::repo::find(conn, customer_id)?;
+                }
+                customer
+                    .as_ref()
+                    .is_some_and(|c| birthday_month(c, p.occurred_at))
+            }
+            rules::RuleKind::EventBonus => false,
+        };
+        if applies {
+            bonuses.push(earning::Bonus { rule, points });
+        }
+    }
+    Ok((multipliers, bonuses))
+}
+
+/// Whether `at`, in the customer's time zone (UTC when unknown), falls in their birthday month.
+fn birthday_month(c: &customers::model::CustomerRow, at: NaiveDateTime) -> bool {
+    use chrono::Datelike;
+    let Some(birthday) = c.birthday.as_deref() else {
+        return false;
+    };
+    // `YYYY-MM-DD` or `--MM-DD`: the month is the two digits before the last dash.
+    let month: Option<u32> = birthday.rsplit('-').nth(1).and_then(|m| m.parse().ok());
+    let tz: chrono_tz::Tz = c
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    month == Some(at.and_utc().with_timezone(&tz).month())
 }
 
 /// Computes the points without recording anything.

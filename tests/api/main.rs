@@ -16,5 +16,6 @@ mod program;
 mod purchases;
 mod returns;
 mod rewards;
+mod rules;
 mod staff_and_keys;
 mod tiers;

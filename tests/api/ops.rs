@@ -93,6 +93,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/tiers"),
     ("patch", "/v1/tiers/{id}"),
     ("delete", "/v1/tiers/{id}"),
+    ("get", "/v1/earning-rules"),
+    ("post", "/v1/earning-rules"),
+    ("patch", "/v1/earning-rules/{id}"),
+    ("delete", "/v1/earning-rules/{id}"),
+    ("post", "/v1/customers/{id}/events"),
 ];
 
 #[tokio::test]

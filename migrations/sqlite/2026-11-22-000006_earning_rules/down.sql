@@ -1,0 +1,2 @@
+DROP TABLE customer_events;
+DROP TABLE earning_rules;

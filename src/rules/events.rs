@@ -1,0 +1,218 @@
+//! Custom events (`POST /v1/customers/{id}/events`): a backend reports what a customer did
+//! (wrote a review, completed their profile); matching `event_bonus` rules award points within
+//! their per-period limits.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{Context, RuleBody, repo};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::{Caller, Permission};
+use crate::customers::validate::{self, Check};
+use crate::db::DbConnection;
+use crate::db::schema::customer_events;
+use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, Outcome};
+use crate::points::ledger::{self, Posting};
+use crate::points::routes::BalanceResponse;
+use crate::points::{EntryKind, LotRow};
+use crate::{audit, customers, db, program, tiers};
+
+/// Registers the routes.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(record_event);
+}
+
+/// Something the customer did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// 1–100 characters, e.g. `review_written`.
+    name: String,
+    occurred_at: DateTime<Utc>,
+    /// Free-form string properties (up to 50).
+    #[serde(default)]
+    properties: std::collections::BTreeMap<String, String>,
+}
+
+/// The recorded event and what it earned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResponse {
+    id: String,
+    name: String,
+    occurred_at: DateTime<Utc>,
+    points_awarded: i64,
+    /// The rule that awarded them; null when no rule applied or its limit was reached.
+    rule_id: Option<String>,
+    balance: BalanceResponse,
+}
+
+fn awards_in_period(
+    c: &mut DbConnection,
+    rule_id: &str,
+    customer_id: &str,
+    since: Option<NaiveDateTime>,
+) -> QueryResult<i64> {
+    let mut q = customer_events::table
+        .filter(customer_events::rule_id.eq(rule_id))
+        .filter(customer_events::customer_id.eq(customer_id))
+        .into_boxed();
+    if let Some(since) = since {
+        q = q.filter(customer_events::occurred_at.ge(since));
+    }
+    q.count().get_result(c)
+}
+
+/// Records an event and awards the best applicable bonus whose limit is not reached.
+fn record(
+    c: &mut DbConnection,
+    actor: &Actor,
+    customer_id: &str,
+    e: &EventRequest,
+    properties: String,
+    now: NaiveDateTime,
+) -> Result<EventResponse, ApiError> {
+    db::write(c, |c| -> Result<EventResponse, ApiError> {
+        if customers::repo::find(c, customer_id)?.is_none() {
+            return Err(ApiError::not_found("Customer"));
+        }
+        // Serialises this customer's events, so limits cannot be raced past.
+        ledger::lock(c, customer_id, now)?;
+        let at = e.occurred_at.naive_utc();
+        let (_, tier) = tiers::service::multiplier(c, customer_id)?;
+        let ctx = Context {
+            at,
+            tier_id: tier.as_ref().map(|t| t.id.as_str()),
+            store_id: None,
+            channel: None,
+        };
+        let mut candidates: Vec<(String, RuleBody)> = repo::for_event(c, &e.name)?
+            .into_iter()
+            .filter_map(|r| r.body().map(|b| (r.id, b)))
+            .filter(|(_, b)| b.admits(ctx))
+            .collect();
+        candidates.sort_by_key(|(_, b)| std::cmp::Reverse(b.points.unwrap_or(0)));
+        let mut award = None;
+        for (id, body) in candidates {
+            let within = match body.limit {
+                Some(limit) => {
+                    awards_in_period(c, &id, customer_id, body.period_start(at))? < limit
+                }
+                None => true,
+            };
+            if within {
+                award = Some((id, body.points.unwrap_or(0)));
+                break;
+            }
+        }
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let points = award.as_ref().map_or(0, |(_, p)| *p);
+        diesel::insert_into(customer_events::table)
+            .values((
+                customer_events::id.eq(&event_id),
+                customer_events::customer_id.eq(customer_id),
+                customer_events::name.eq(&e.name),
+                customer_events::occurred_at.eq(at),
+                customer_events::properties.eq(&properties),
+                customer_events::rule_id.eq(award.as_ref().map(|(id, _)| id.as_str())),
+                customer_events::points.eq(points),
+                customer_events::created_at.eq(now),
+            ))
+            .execute(c)?;
+        if points > 0 {
+            let settings = program::repo::load(c)?;
+            let expires_at = u32::try_from(settings.expiry_months)
+                .ok()
+                .filter(|m| *m > 0)
+                .and_then(|m| now.checked_add_months(chrono::Months::new(m)));
+            let lot = LotRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                customer_id: customer_id.to_owned(),
+                source_type: "event".to_owned(),
+                source_id: event_id.clone(),
+                points,
+                remaining: points,
+                status: "available".to_owned(),
+                earned_at: now,
+                available_at: now,
+                expires_at,
+            };
+            ledger::insert_lot(c, &lot)?;
+            ledger::post(
+                c,
+                Posting {
+                    customer_id: customer_id.to_owned(),
+                    kind: EntryKind::Bonus,
+                    points,
+                    pending: 0,
+                    negative: 0,
+                    source_type: "event".to_owned(),
+                    source_id: event_id.clone(),
+                    lot_id: Some(lot.id),
+                    note: Some(e.name.clone()),
+                    expires_at,
+                },
+                now,
+            )
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+            tiers::service::qualifying_changed(c, customer_id, points, now, &settings, now)?;
+        }
+        audit::record(c, actor, "event.record", "customer", customer_id, now)?;
+        let balance = ledger::balance(c, customer_id, now)?;
+        let next = ledger::next_expiry(c, customer_id)?;
+        Ok(EventResponse {
+            id: event_id,
+            name: e.name.clone(),
+            occurred_at: e.occurred_at,
+            points_awarded: points,
+            rule_id: award.map(|(id, _)| id),
+            balance: BalanceResponse::new(balance, next),
+        })
+    })
+}
+
+/// Report a custom event for a customer. Needs an `Idempotency-Key`.
+#[utoipa::path(tag = "points", request_body = EventRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = EventResponse), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[post("/customers/{id}/events")]
+async fn record_event(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<EventRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::EVENTS_WRITE)?;
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+    let key = idempotency::key_from(&req, &caller, &canonical, true)?;
+    let now = state.clock.now();
+    let mut c = Check::default();
+    c.take("name", validate::text(&body.name, 100));
+    if body.occurred_at > now + Duration::minutes(5) {
+        c.fail("occurred_at", "must not be in the future");
+    }
+    let properties = validate::attributes(&body.properties);
+    let properties = c
+        .take("properties", properties)
+        .map(|p| serde_json::to_string(&p).unwrap_or_else(|_| "{}".to_owned()));
+    c.finish()?;
+    let properties = properties.unwrap_or_else(|| "{}".to_owned());
+    let actor = caller.actor();
+    let customer_id = id.into_inner();
+    let outcome = db::run(&state.pool, move |conn| {
+        idempotency::execute(conn, key, now.naive_utc(), |c| {
+            let response = record(c, &actor, &customer_id, &body, properties, now.naive_utc())?;
+            Outcome::json(StatusCode::CREATED, &response)
+        })
+    })
+    .await?;
+    Ok(outcome.into_response())
+}
