@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod points;
 pub mod program;
 pub mod purchases;
+pub mod referrals;
 pub mod rewards;
 pub mod rules;
 pub mod scheduler;

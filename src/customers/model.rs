@@ -42,6 +42,10 @@ pub struct CustomerRow {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// This customer's own code to refer others with.
+    pub referral_code: Option<String>,
+    /// The customer whose referral code this customer signed up with.
+    pub referred_by: Option<String>,
 }
 
 /// Marketing and survey consents.
@@ -146,6 +150,8 @@ impl CustomerRow {
             password_hash: None,
             created_at: now,
             updated_at: now,
+            referral_code: Some(crate::rewards::generate_code()[..10].to_owned()),
+            referred_by: None,
         }
     }
 

@@ -43,6 +43,18 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
+/// Finds the customer whose own referral code this is.
+pub fn find_by_referral_code(
+    conn: &mut DbConnection,
+    code: &str,
+) -> QueryResult<Option<CustomerRow>> {
+    customers::table
+        .filter(customers::referral_code.eq(code))
+        .select(CustomerRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The id of another customer holding any of these natural keys.
 pub fn find_conflict(
     conn: &mut DbConnection,

@@ -142,6 +142,8 @@ pub struct CustomerResponse {
     tags: Vec<String>,
     attributes: BTreeMap<String, String>,
     referral_code_used: Option<String>,
+    /// The customer's own code for referring friends.
+    referral_code: Option<String>,
     /// Whether the customer can log in with a password.
     has_password: bool,
     created_at: DateTime<Utc>,
@@ -171,6 +173,7 @@ impl From<Customer> for CustomerResponse {
             preferred_channel: r.preferred_channel,
             tags: c.tags,
             referral_code_used: r.referral_code_used,
+            referral_code: r.referral_code,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
         }

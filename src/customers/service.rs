@@ -26,6 +26,9 @@ pub enum CustomerError {
     /// The change would leave no external id, email or phone.
     #[error("a customer needs at least one of external_id, email or phone")]
     Unidentifiable,
+    /// `referral_code_used` names no customer.
+    #[error("no customer has this referral code")]
+    UnknownReferralCode,
     /// The birthday can only be set once by the customer.
     #[error("the birthday is already set; ask support to change it")]
     BirthdayAlreadySet,
@@ -42,6 +45,9 @@ impl From<CustomerError> for ApiError {
                 ApiError::conflict("customer_exists", err.to_string()).with_existing_id(id)
             }
             CustomerError::NotFound => ApiError::not_found("Customer"),
+            CustomerError::UnknownReferralCode => {
+                ApiError::unprocessable("unknown_referral_code", err.to_string())
+            }
             CustomerError::Unidentifiable => {
                 ApiError::unprocessable("customer_unidentifiable", err.to_string())
             }
@@ -86,13 +92,17 @@ pub fn create(
     tags: Vec<String>,
     now: NaiveDateTime,
 ) -> Result<Customer, CustomerError> {
-    let row = CustomerRow::new(CustomerId::generate(), fields.clone(), now);
+    let mut row = CustomerRow::new(CustomerId::generate(), fields.clone(), now);
     if !row.is_identifiable() {
         return Err(CustomerError::Unidentifiable);
     }
     let result = db::write(conn, |c| {
         if let Some(existing_id) = repo::find_conflict_for(c, &fields)? {
             return Err(CustomerError::Exists { existing_id });
+        }
+        if let Some(code) = &fields.referral_code_used {
+            let referrer = repo::find_by_referral_code(c, &code.to_uppercase())?;
+            row.referred_by = Some(referrer.ok_or(CustomerError::UnknownReferralCode)?.id);
         }
         repo::insert(c, &row)?;
         crate::points::ledger::open_balance(c, &row.id, now)?;

@@ -46,6 +46,8 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        referral_code -> Nullable<Text>,
+        referred_by -> Nullable<Text>,
     }
 }
 
@@ -291,6 +293,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referral_payouts (referred_customer_id) {
+        referred_customer_id -> Text,
+        referrer_customer_id -> Text,
+        purchase_id -> Text,
+        referrer_points -> BigInt,
+        referred_points -> BigInt,
+        paid_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
@@ -326,4 +339,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tier_changes,
     earning_rules,
     customer_events,
+    referral_payouts,
 );

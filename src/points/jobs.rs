@@ -85,6 +85,9 @@ fn release_lot(
                 now,
             )?;
         }
+        if lot.source_type == "purchase" {
+            crate::referrals::maybe_pay(c, &lot.customer_id, &lot.source_id, now)?;
+        }
         Ok(true)
     })
 }

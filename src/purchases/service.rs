@@ -371,6 +371,9 @@ fn earn(
         },
         now,
     )?;
+    if !pending {
+        crate::referrals::maybe_pay(c, customer_id, purchase_id, now)?;
+    }
     Ok(Some(lot))
 }
 

@@ -87,6 +87,8 @@ pub fn settings(db: &TestDb) -> Settings {
     s.server.workers = 2;
     s.database.url = db.url().to_owned();
     s.database.pool_size = 4;
+    // The suite runs many servers at once on two cores; waiting beats failing with 503.
+    s.database.connect_timeout_secs = 30;
     s.auth.jwt_secret = Some(SecretString::from(SECRET));
     s.bootstrap.admin_email = Some(ADMIN_EMAIL.to_owned());
     s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));

@@ -14,6 +14,7 @@ mod ops;
 mod points;
 mod program;
 mod purchases;
+mod referrals;
 mod returns;
 mod rewards;
 mod rules;
