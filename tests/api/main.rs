@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod customers;
 mod errors;
+mod ledger_props;
 mod me;
 mod migrations;
 mod ops;
