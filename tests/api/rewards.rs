@@ -583,3 +583,86 @@ async fn the_app_shows_the_catalogue_and_redeems_for_its_own_customer() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_earning_and_redeeming_on_one_customer_leave_an_exact_balance() {
+    let (app, key, marketer) = setup().await;
+    let customer = funded(&app, &key, "a@example.com", 600).await;
+    let reward_id = reward(&app, &marketer, json!({"cost_points": 50})).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (client, key, customer, reward_id) = (
+            app.client.clone(),
+            key.clone(),
+            customer.clone(),
+            reward_id.clone(),
+        );
+        let base = app.base.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let body = purchase(&format!("o-c{i}"), &customer, 3000);
+                client
+                    .post(format!("{base}/v1/purchases"))
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            } else {
+                client
+                    .post(format!("{base}/v1/customers/{customer}/redemptions"))
+                    .bearer_auth(key)
+                    .header("Idempotency-Key", format!("r{i}"))
+                    .json(&json!({"reward_id": reward_id}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        }));
+    }
+    let mut redeemed = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        let status = t.await.unwrap();
+        if i % 2 == 0 {
+            assert_eq!(status, StatusCode::CREATED);
+        } else if status == StatusCode::CREATED {
+            redeemed += 1;
+        } else {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    }
+    // 600 funded + 10 purchases of 30 points, minus 50 per code issued.
+    let balance = ok(
+        app.get(&format!("/v1/customers/{customer}/points"), &key)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        balance["available"].as_i64().unwrap(),
+        600 + 10 * 30 - 50 * redeemed
+    );
+    assert_eq!(balance["redeemed"].as_i64().unwrap(), 50 * redeemed);
+    assert_eq!(
+        redeemed, 10,
+        "600 points afford all ten redemptions whatever the order"
+    );
+    let history = ok(
+        app.get(
+            &format!("/v1/customers/{customer}/points/history?limit=200"),
+            &key,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let sum: i64 = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, balance["available"].as_i64().unwrap());
+}
