@@ -1,6 +1,7 @@
 //! `POST /v1/purchases/{id}/returns`.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,7 +12,9 @@ use super::returns::{self, NewReturn, ReturnItems, Returned};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::customers::validate::{self, Check};
+use crate::db::DbConnection;
 use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, Outcome};
 use crate::points::routes::BalanceResponse;
 use crate::{db, points};
 
@@ -105,6 +108,7 @@ impl ReturnRequest {
 
 /// Return all or part of a purchase. A retry with the same body answers 200 with `Idempotent-Replayed: true`.
 #[utoipa::path(tag = "purchases", request_body = ReturnRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the external_id already makes retries safe")),
     responses((status = 201, body = ReturnResponse), (status = 200, description = "already recorded (retry)", body = ReturnResponse),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`return_conflict`", body = Problem),
@@ -113,40 +117,50 @@ impl ReturnRequest {
 async fn record_return(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ReturnRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PURCHASES_WRITE)?;
-    let cmd = body.into_inner().parse(id.into_inner())?;
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+    let key = idempotency::key_from(&req, &caller, &canonical, false)?;
+    let cmd = body.parse(id.into_inner())?;
     let now = state.clock.now_naive();
-    let (returned, next) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        let returned = returns::record(c, cmd, now)?;
-        let next = points::ledger::next_expiry(c, &returned.purchase.customer_id)?;
-        Ok((returned, next))
+    let outcome = db::run(&state.pool, move |c| {
+        let op = |c: &mut DbConnection| -> Result<Outcome, ApiError> {
+            let Returned {
+                row,
+                purchase,
+                balance,
+                replayed,
+            } = returns::record(c, cmd, now)?;
+            let next = points::ledger::next_expiry(c, &purchase.customer_id)?;
+            let body = ReturnResponse {
+                id: row.id,
+                external_id: row.external_id,
+                purchase_id: row.purchase_id,
+                amount_minor: row.amount_minor,
+                points_reversed: row.points_reversed,
+                uncovered_points: row.points_uncovered,
+                purchase_returned_minor: purchase.returned_minor,
+                created_at: row.created_at.and_utc(),
+                balance: BalanceResponse::new(balance, next),
+            };
+            let status = if replayed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let mut outcome = Outcome::json(status, &body)?;
+            outcome.replayed = replayed;
+            Ok(outcome)
+        };
+        match key {
+            Some(key) => idempotency::execute(c, Some(key), now, op),
+            None => op(c),
+        }
     })
     .await?;
-    let Returned {
-        row,
-        purchase,
-        balance,
-        replayed,
-    } = returned;
-    let body = ReturnResponse {
-        id: row.id,
-        external_id: row.external_id,
-        purchase_id: row.purchase_id,
-        amount_minor: row.amount_minor,
-        points_reversed: row.points_reversed,
-        uncovered_points: row.points_uncovered,
-        purchase_returned_minor: purchase.returned_minor,
-        created_at: row.created_at.and_utc(),
-        balance: BalanceResponse::new(balance, next),
-    };
-    Ok(if replayed {
-        HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(body)
-    } else {
-        HttpResponse::Created().json(body)
-    })
+    Ok(outcome.into_response())
 }

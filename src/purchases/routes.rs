@@ -1,6 +1,7 @@
 //! `POST /v1/purchases`, `POST /v1/purchases/preview`, and purchase lists.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -13,7 +14,9 @@ use super::{LineRow, PurchaseRow, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, CustomerCaller, Permission};
 use crate::customers::validate::{self, Check};
+use crate::db::DbConnection;
 use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, Outcome};
 use crate::points::routes::BalanceResponse;
 use crate::{db, pagination};
 
@@ -297,6 +300,7 @@ fn bound_store(caller: &Caller) -> Option<&str> {
 
 /// Record a purchase. A retry with the same body answers 200 with `Idempotent-Replayed: true`.
 #[utoipa::path(tag = "purchases", request_body = PurchaseRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the external_id already makes retries safe")),
     responses((status = 201, body = PurchaseResponse), (status = 200, description = "already recorded (retry)", body = PurchaseResponse),
         (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "`purchase_conflict`", body = Problem),
@@ -305,41 +309,51 @@ fn bound_store(caller: &Caller) -> Option<&str> {
 async fn record(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<PurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PURCHASES_WRITE)?;
     let now = state.clock.now();
-    let cmd = body.into_inner().parse(bound_store(&caller), now)?;
-    let (recorded, next_expiry, tier) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        let recorded = service::record(c, cmd, now.naive_utc())?;
-        let customer = recorded.purchase.customer_id.clone();
-        let next_expiry = crate::points::ledger::next_expiry(c, &customer)?;
-        let program = crate::program::repo::load(c)?;
-        let tier = crate::tiers::service::status(c, &customer, &program, now.naive_utc())?;
-        Ok((recorded, next_expiry, tier))
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+    let key = idempotency::key_from(&req, &caller, &canonical, false)?;
+    let cmd = body.parse(bound_store(&caller), now)?;
+    let outcome = db::run(&state.pool, move |c| {
+        let op = |c: &mut DbConnection| -> Result<Outcome, ApiError> {
+            let Recorded {
+                purchase,
+                lines,
+                lot,
+                balance,
+                replayed,
+            } = service::record(c, cmd, now.naive_utc())?;
+            let customer = purchase.customer_id.clone();
+            let next_expiry = crate::points::ledger::next_expiry(c, &customer)?;
+            let program = crate::program::repo::load(c)?;
+            let tier = crate::tiers::service::status(c, &customer, &program, now.naive_utc())?;
+            let mut body = response(
+                purchase,
+                lines,
+                lot.as_ref(),
+                Some(BalanceResponse::new(balance, next_expiry)),
+            );
+            body.tier = Some(tier.into());
+            let status = if replayed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let mut outcome = Outcome::json(status, &body)?;
+            outcome.replayed = replayed;
+            Ok(outcome)
+        };
+        match key {
+            Some(key) => idempotency::execute(c, Some(key), now.naive_utc(), op),
+            None => op(c),
+        }
     })
     .await?;
-    let Recorded {
-        purchase,
-        lines,
-        lot,
-        balance,
-        replayed,
-    } = recorded;
-    let mut body = response(
-        purchase,
-        lines,
-        lot.as_ref(),
-        Some(BalanceResponse::new(balance, next_expiry)),
-    );
-    body.tier = Some(tier.into());
-    Ok(if replayed {
-        HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(body)
-    } else {
-        HttpResponse::Created().json(body)
-    })
+    Ok(outcome.into_response())
 }
 
 /// Compute the points a purchase would earn, without recording anything.

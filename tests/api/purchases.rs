@@ -458,3 +458,40 @@ async fn purchases_list_newest_first_for_staff_and_for_the_customer() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_idempotency_key_on_a_purchase_replays_and_guards_against_reuse() {
+    let (app, key, id) = setup().await;
+    let send = |body: Value| {
+        app.client
+            .post(app.url("/v1/purchases"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "till-7-0042")
+            .json(&body)
+            .send()
+    };
+    let first = ok(
+        send(purchase("o-1", &id, 1000)).await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let resp = send(purchase("o-1", &id, 1000)).await.unwrap();
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        ok(resp, StatusCode::CREATED).await,
+        first,
+        "the first response, status and body"
+    );
+    problem(
+        send(purchase("o-2", &id, 1000)).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    let balance = ok(
+        app.get(&format!("/v1/customers/{id}/points"), &key).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(balance["pending"], 10);
+}
