@@ -3,7 +3,10 @@
 pub mod migrations;
 pub mod schema;
 
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -24,8 +27,46 @@ pub enum DbConnection {
 /// The query backend of [`DbConnection`], for boxed queries.
 pub type Backend = <DbConnection as Connection>::Backend;
 
-/// The connection pool shared by the whole application.
-pub type Pool = r2d2::Pool<Manager>;
+/// The connection pool shared by the whole application. On SQLite it also carries the write
+/// gate: SQLite allows one writer at a time, and writers that queue on this in-process lock are
+/// served in turn instead of sleeping in SQLite's busy handler (which backs off by up to 100 ms
+/// per retry and made the slowest writes hundreds of milliseconds late under load). Other
+/// processes on the same file still meet `busy_timeout`.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("state", &self.inner.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+thread_local! {
+    /// The write gate of the pool whose work runs on this thread, if it has one.
+    static WRITE_GATE: RefCell<Option<Arc<Mutex<()>>>> = const { RefCell::new(None) };
+}
+
+impl Pool {
+    /// Runs blocking work that uses this pool, with its write gate in force for `write`.
+    pub fn scoped<T>(&self, f: impl FnOnce() -> T) -> T {
+        let previous = WRITE_GATE.with(|g| g.replace(self.write_gate.clone()));
+        let result = f();
+        WRITE_GATE.with(|g| g.replace(previous));
+        result
+    }
+}
 
 /// Where the database lives, parsed from `database.url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,11 +153,12 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         // the switch takes an exclusive lock that concurrent openers would report as "locked".
         drop(manager.connect()?);
     }
-    let pool = r2d2::Pool::builder()
+    let write_gate = matches!(manager.target, Target::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+    let inner = r2d2::Pool::builder()
         .max_size(size.max(1))
         .connection_timeout(timeout)
         .build(manager)?;
-    Ok(pool)
+    Ok(Pool { inner, write_gate })
 }
 
 /// Runs blocking database work on the blocking thread pool; the connection is checked out there.
@@ -128,8 +170,10 @@ where
 {
     let pool = pool.clone();
     let outcome = actix_web::web::block(move || -> Result<T, ApiError> {
-        let mut conn = pool.get().map_err(ApiError::from)?;
-        f(&mut conn).map_err(Into::into)
+        pool.scoped(|| {
+            let mut conn = pool.get().map_err(ApiError::from)?;
+            f(&mut conn).map_err(Into::into)
+        })
     })
     .await;
     match outcome {
@@ -147,6 +191,15 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let gate = if outermost_sqlite(conn) {
+        WRITE_GATE.with(|g| g.borrow().clone())
+    } else {
+        None
+    };
+    // Held until the transaction ends; a poisoned gate still serialises writers.
+    let _turn = gate
+        .as_ref()
+        .map(|g| g.lock().unwrap_or_else(PoisonError::into_inner));
     begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
@@ -159,6 +212,16 @@ where
             let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
             Err(err)
         }
+    }
+}
+
+/// Whether this is a SQLite connection outside any transaction.
+fn outermost_sqlite(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .is_ok_and(|d| d.is_none()),
+        DbConnection::Postgres(_) => false,
     }
 }
 

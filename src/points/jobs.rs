@@ -24,6 +24,10 @@ pub struct JobReport {
 
 /// Makes pending points whose return window has passed available.
 pub fn release_pending(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    pool.scoped(|| release_pending_now(pool, clock))
+}
+
+fn release_pending_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
     let now = clock.now_naive();
     let mut conn = pool.get()?;
     let due: Vec<LotRow> = point_lots::table
@@ -94,6 +98,10 @@ fn release_lot(
 
 /// Expires available points whose lot has reached its expiry date.
 pub fn expire_points(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    pool.scoped(|| expire_points_now(pool, clock))
+}
+
+fn expire_points_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
     let now = clock.now_naive();
     let mut conn = pool.get()?;
     let due: Vec<LotRow> = point_lots::table

@@ -143,6 +143,10 @@ const MAX_PER_RUN: u64 = 100_000;
 
 /// The periodic review: downgrades customers who stayed below their tier for the grace period.
 pub fn review(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+    pool.scoped(|| review_now(pool, clock))
+}
+
+fn review_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
     let now = clock.now_naive();
     let mut conn = pool.get()?;
     let program = crate::program::repo::load(&mut conn)?;
