@@ -2,13 +2,13 @@
 //! bonus once their first purchase is past its pending period — exactly once, whichever job or
 //! request gets there first (the payout row's primary key is the referred customer).
 
-use chrono::{Months, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{purchases, referral_payouts};
+use crate::points::EntryKind;
 use crate::points::ledger::{self, LedgerError, Posting};
-use crate::points::{EntryKind, LotRow};
 use crate::{customers, db, program, tiers};
 
 /// Pays the referral bonus if `purchase_id` is the referred customer's first purchase and its
@@ -57,10 +57,6 @@ pub fn maybe_pay(
         Err(e) if db::is_unique_violation(&e) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    let expires_at = u32::try_from(settings.expiry_months)
-        .ok()
-        .filter(|m| *m > 0)
-        .and_then(|m| now.checked_add_months(Months::new(m)));
     for (who, points) in [
         (referrer.as_str(), referrer_points),
         (customer_id, referred_points),
@@ -68,35 +64,19 @@ pub fn maybe_pay(
         if points <= 0 {
             continue;
         }
-        let lot = LotRow {
-            id: uuid::Uuid::now_v7().to_string(),
+        let bonus = Posting {
             customer_id: who.to_owned(),
+            kind: EntryKind::Bonus,
+            points,
+            pending: 0,
+            negative: 0,
             source_type: "referral".to_owned(),
             source_id: customer_id.to_owned(),
-            points,
-            remaining: points,
-            status: "available".to_owned(),
-            earned_at: now,
-            available_at: now,
-            expires_at,
+            lot_id: None,
+            note: Some("referral".to_owned()),
+            expires_at: None,
         };
-        ledger::insert_lot(c, &lot)?;
-        ledger::post(
-            c,
-            Posting {
-                customer_id: who.to_owned(),
-                kind: EntryKind::Bonus,
-                points,
-                pending: 0,
-                negative: 0,
-                source_type: "referral".to_owned(),
-                source_id: customer_id.to_owned(),
-                lot_id: Some(lot.id),
-                note: Some("referral".to_owned()),
-                expires_at,
-            },
-            now,
-        )?;
+        ledger::credit_new_lot(c, bonus, settings.expiry_months, now)?;
         tiers::service::qualifying_changed(c, who, points, now, &settings, now)?;
     }
     Ok(())

@@ -22,6 +22,27 @@ pub struct JobReport {
     pub skipped: u64,
 }
 
+/// Applies `claim` to each lot; a lot another instance took first counts as skipped, and a
+/// failure is logged and left for the next run.
+fn each_lot(
+    conn: &mut DbConnection,
+    lots: Vec<LotRow>,
+    now: NaiveDateTime,
+    claim: fn(&mut DbConnection, &LotRow, NaiveDateTime) -> Result<bool, LedgerError>,
+) -> JobReport {
+    let mut report = JobReport::default();
+    for lot in lots {
+        match claim(conn, &lot, now) {
+            Ok(true) => report.items += 1,
+            Ok(false) => report.skipped += 1,
+            Err(e) => {
+                tracing::error!(lot = %lot.id, error = %e, "a lot job failed on this lot; the next run retries it")
+            }
+        }
+    }
+    report
+}
+
 /// Makes pending points whose return window has passed available.
 pub fn release_pending(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
     pool.scoped(|| release_pending_now(pool, clock))
@@ -37,17 +58,7 @@ fn release_pending_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobRe
         .order((point_lots::available_at.asc(), point_lots::id.asc()))
         .limit(BATCH)
         .load(&mut *conn)?;
-    let mut report = JobReport::default();
-    for lot in due {
-        match release_lot(&mut conn, &lot, now) {
-            Ok(true) => report.items += 1,
-            Ok(false) => report.skipped += 1,
-            Err(e) => {
-                tracing::error!(lot = %lot.id, error = %e, "releasing a lot failed; it will be retried")
-            }
-        }
-    }
-    Ok(report)
+    Ok(each_lot(&mut conn, due, now, release_lot))
 }
 
 fn release_lot(
@@ -111,17 +122,7 @@ fn expire_points_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobRepo
         .order((point_lots::expires_at.asc(), point_lots::id.asc()))
         .limit(BATCH)
         .load(&mut *conn)?;
-    let mut report = JobReport::default();
-    for lot in due {
-        match expire_lot(&mut conn, &lot, now) {
-            Ok(true) => report.items += 1,
-            Ok(false) => report.skipped += 1,
-            Err(e) => {
-                tracing::error!(lot = %lot.id, error = %e, "expiring a lot failed; it will be retried")
-            }
-        }
-    }
-    Ok(report)
+    Ok(each_lot(&mut conn, due, now, expire_lot))
 }
 
 fn expire_lot(

@@ -170,6 +170,42 @@ pub fn post(
     Ok(entry)
 }
 
+/// When points that become available at `from` expire: `expiry_months` later (0 = never).
+/// chrono clamps to the month's last day: 31 January + 1 month is 28 (or 29) February.
+pub fn expiry(from: NaiveDateTime, expiry_months: i64) -> Option<NaiveDateTime> {
+    u32::try_from(expiry_months)
+        .ok()
+        .filter(|m| *m > 0)
+        .and_then(|m| from.checked_add_months(chrono::Months::new(m)))
+}
+
+/// Credits `posting.points` available points as a lot of their own (adjustments, refunds,
+/// bonuses), expiring `expiry_months` from now, and posts the entry with it.
+pub fn credit_new_lot(
+    c: &mut DbConnection,
+    mut posting: Posting,
+    expiry_months: i64,
+    now: NaiveDateTime,
+) -> Result<EntryRow, LedgerError> {
+    let expires_at = expiry(now, expiry_months);
+    let lot = LotRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        customer_id: posting.customer_id.clone(),
+        source_type: posting.source_type.clone(),
+        source_id: posting.source_id.clone(),
+        points: posting.points,
+        remaining: posting.points,
+        status: "available".to_owned(),
+        earned_at: now,
+        available_at: now,
+        expires_at,
+    };
+    insert_lot(c, &lot)?;
+    posting.lot_id = Some(lot.id);
+    posting.expires_at = expires_at;
+    post(c, posting, now)
+}
+
 /// Records an earned lot.
 pub fn insert_lot(conn: &mut DbConnection, lot: &LotRow) -> QueryResult<()> {
     diesel::insert_into(point_lots::table)

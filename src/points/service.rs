@@ -1,11 +1,11 @@
 //! Manual adjustments: credits become a lot of their own; debits never take the balance below
 //! zero and spend the soonest-expiring lots first.
 
-use chrono::{Months, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ledger::{self, LedgerError, Posting};
-use super::{BalanceRow, EntryKind, EntryRow, LotRow};
+use super::{BalanceRow, EntryKind, EntryRow};
 use crate::audit::{self, Actor};
 use crate::customers;
 use crate::db::schema::point_lots;
@@ -72,7 +72,7 @@ pub fn adjust(
             return Err(PointsError::NotFound);
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let mut posting = Posting {
+        let posting = Posting {
             customer_id: a.customer_id.clone(),
             kind: EntryKind::Adjust,
             points: a.points,
@@ -88,29 +88,12 @@ pub fn adjust(
             ),
             expires_at: None,
         };
-        if a.points > 0 {
+        let entry = if a.points > 0 {
             let settings = program::repo::load(c)?;
-            let expires_at = u32::try_from(settings.expiry_months)
-                .ok()
-                .filter(|m| *m > 0)
-                .and_then(|m| now.checked_add_months(Months::new(m)));
-            let lot = LotRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                customer_id: a.customer_id.clone(),
-                source_type: "adjustment".to_owned(),
-                source_id: id.clone(),
-                points: a.points,
-                remaining: a.points,
-                status: "available".to_owned(),
-                earned_at: now,
-                available_at: now,
-                expires_at,
-            };
-            ledger::insert_lot(c, &lot)?;
-            posting.lot_id = Some(lot.id);
-            posting.expires_at = expires_at;
-        }
-        let entry = ledger::post(c, posting, now)?;
+            ledger::credit_new_lot(c, posting, settings.expiry_months, now)?
+        } else {
+            ledger::post(c, posting, now)?
+        };
         if a.points < 0 {
             consume_lots(c, &a.customer_id, -a.points)?;
         }

@@ -1,7 +1,7 @@
 //! Recording purchases: once per `external_id`, also under concurrent retries; points earned into
 //! a pending (or available) lot and posted to the ledger in the same transaction.
 
-use chrono::{Days, Months, NaiveDateTime};
+use chrono::{Days, NaiveDateTime};
 
 use super::earning::{self, BreakdownItem, Earned, LineAmount};
 use super::{LineRow, PurchaseRow, repo};
@@ -168,11 +168,7 @@ fn quote(
         .occurred_at
         .checked_add_days(Days::new(pending_days))
         .unwrap_or(p.occurred_at);
-    let expires_at = match u32::try_from(program.expiry_months) {
-        Ok(0) | Err(_) => None,
-        // chrono clamps to the month's last day: 31 January + 1 month is 28 (or 29) February.
-        Ok(m) => available_at.checked_add_months(Months::new(m)),
-    };
+    let expires_at = ledger::expiry(available_at, program.expiry_months);
     Ok(Quote {
         earned,
         available_at,

@@ -2,7 +2,7 @@
 //! conditional updates, and the customer's balance row is locked first, so concurrent redemptions
 //! can neither overspend nor oversell nor pass a per-customer limit.
 
-use chrono::{Days, Months, NaiveDateTime};
+use chrono::{Days, NaiveDateTime};
 
 use super::{CodeRow, RewardRow, generate_code, repo};
 use crate::audit::{self, Actor};
@@ -11,7 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::points::ledger::{self, LedgerError, Posting};
 use crate::points::service::consume_lots;
-use crate::points::{BalanceRow, EntryKind, LotRow};
+use crate::points::{BalanceRow, EntryKind};
 use crate::program;
 
 /// What can go wrong redeeming or using codes.
@@ -230,39 +230,19 @@ pub fn cancel_code(
         }
         repo::return_stock(c, &row.reward_id)?;
         let settings = program::repo::load(c)?;
-        let expires_at = u32::try_from(settings.expiry_months)
-            .ok()
-            .filter(|m| *m > 0)
-            .and_then(|m| now.checked_add_months(Months::new(m)));
-        let lot = LotRow {
-            id: uuid::Uuid::now_v7().to_string(),
+        let refund = Posting {
             customer_id: row.customer_id.clone(),
+            kind: EntryKind::Refund,
+            points: row.points_spent,
+            pending: 0,
+            negative: 0,
             source_type: "code".to_owned(),
             source_id: code.to_owned(),
-            points: row.points_spent,
-            remaining: row.points_spent,
-            status: "available".to_owned(),
-            earned_at: now,
-            available_at: now,
-            expires_at,
+            lot_id: None,
+            note: None,
+            expires_at: None,
         };
-        ledger::insert_lot(c, &lot)?;
-        ledger::post(
-            c,
-            Posting {
-                customer_id: row.customer_id.clone(),
-                kind: EntryKind::Refund,
-                points: row.points_spent,
-                pending: 0,
-                negative: 0,
-                source_type: "code".to_owned(),
-                source_id: code.to_owned(),
-                lot_id: Some(lot.id),
-                note: None,
-                expires_at,
-            },
-            now,
-        )?;
+        ledger::credit_new_lot(c, refund, settings.expiry_months, now)?;
         audit::record(c, actor, "code.cancel", "code", code, now)?;
         let balance = ledger::balance(c, &row.customer_id, now)?;
         let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;

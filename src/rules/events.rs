@@ -19,9 +19,9 @@ use crate::db::DbConnection;
 use crate::db::schema::customer_events;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, Outcome};
+use crate::points::EntryKind;
 use crate::points::ledger::{self, Posting};
 use crate::points::routes::BalanceResponse;
-use crate::points::{EntryKind, LotRow};
 use crate::{audit, customers, db, program, tiers};
 
 /// Registers the routes.
@@ -127,40 +127,20 @@ fn record(
             .execute(c)?;
         if points > 0 {
             let settings = program::repo::load(c)?;
-            let expires_at = u32::try_from(settings.expiry_months)
-                .ok()
-                .filter(|m| *m > 0)
-                .and_then(|m| now.checked_add_months(chrono::Months::new(m)));
-            let lot = LotRow {
-                id: uuid::Uuid::now_v7().to_string(),
+            let bonus = Posting {
                 customer_id: customer_id.to_owned(),
+                kind: EntryKind::Bonus,
+                points,
+                pending: 0,
+                negative: 0,
                 source_type: "event".to_owned(),
                 source_id: event_id.clone(),
-                points,
-                remaining: points,
-                status: "available".to_owned(),
-                earned_at: now,
-                available_at: now,
-                expires_at,
+                lot_id: None,
+                note: Some(e.name.clone()),
+                expires_at: None,
             };
-            ledger::insert_lot(c, &lot)?;
-            ledger::post(
-                c,
-                Posting {
-                    customer_id: customer_id.to_owned(),
-                    kind: EntryKind::Bonus,
-                    points,
-                    pending: 0,
-                    negative: 0,
-                    source_type: "event".to_owned(),
-                    source_id: event_id.clone(),
-                    lot_id: Some(lot.id),
-                    note: Some(e.name.clone()),
-                    expires_at,
-                },
-                now,
-            )
-            .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+            ledger::credit_new_lot(c, bonus, settings.expiry_months, now)
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
             tiers::service::qualifying_changed(c, customer_id, points, now, &settings, now)?;
         }
         audit::record(c, actor, "event.record", "customer", customer_id, now)?;
