@@ -54,6 +54,15 @@ pub fn open_balance(
         .map(drop)
 }
 
+/// The balance row, if the customer exists.
+pub fn find_balance(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<BalanceRow>> {
+    balances::table
+        .find(customer_id)
+        .select(BalanceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The balance row; an empty one if the customer has none.
 pub fn balance(
     conn: &mut DbConnection,

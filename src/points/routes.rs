@@ -142,10 +142,9 @@ pub struct ListQuery {
 async fn balance(state: &AppState, customer_id: String) -> Result<BalanceResponse, ApiError> {
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        if customers::repo::find(c, &customer_id)?.is_none() {
-            return Err(ApiError::not_found("Customer"));
-        }
-        let row = ledger::balance(c, &customer_id, now)?;
+        // Every customer has a balance row from creation on, so it doubles as the existence check.
+        let row = ledger::find_balance(c, &customer_id)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?;
         let program = crate::program::repo::load(c)?;
         let tier = crate::tiers::service::status(c, &customer_id, &program, now)?;
         Ok(BalanceResponse::new(row, ledger::next_expiry(c, &customer_id)?).with_tier(tier))

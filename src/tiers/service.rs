@@ -60,6 +60,9 @@ pub fn qualifying_changed(
     }
     repo::add_qualifying(conn, customer_id, earned_at, points)?;
     let tiers = repo::all(conn)?;
+    if tiers.is_empty() {
+        return Ok(());
+    }
     let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
     let current = repo::of_customer(conn, customer_id)?;
     let current_tier = current
@@ -110,7 +113,12 @@ pub fn status(
 ) -> diesel::QueryResult<TierStatus> {
     let tiers = repo::all(conn)?;
     let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
-    let current = repo::of_customer(conn, customer_id)?;
+    // Without tiers nobody holds one (a customer's tier row references a tier).
+    let current = if tiers.is_empty() {
+        None
+    } else {
+        repo::of_customer(conn, customer_id)?
+    };
     let tier = current
         .as_ref()
         .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id))
