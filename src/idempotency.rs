@@ -236,3 +236,24 @@ fn replay(
         )),
     }
 }
+
+/// Runs an operation that creates something (201) under the request's optional Idempotency-Key.
+pub async fn created<T, F>(
+    state: &crate::app::AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    canonical: &[u8],
+    op: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: serde::Serialize,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let key = key_from(req, caller, canonical, false)?;
+    let now = state.clock.now_naive();
+    let outcome = db::run(&state.pool, move |c| {
+        execute(c, key, now, |c| Outcome::json(StatusCode::CREATED, &op(c)?))
+    })
+    .await?;
+    Ok(outcome.into_response())
+}

@@ -1,6 +1,6 @@
 //! The reward catalogue: `GET/POST /v1/rewards`, `PATCH /v1/rewards/{id}` (marketers).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use crate::auth::{Caller, Permission};
 use crate::customers::routes::present;
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
-use crate::{audit, db, pagination};
+use crate::{audit, db, idempotency, pagination};
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -44,7 +44,7 @@ impl RewardKind {
 }
 
 /// A new reward.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateReward {
     /// One string, or text per locale.
@@ -252,10 +252,12 @@ fn naive(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<CreateReward>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_WRITE)?;
     let b = body.into_inner();
+    let canonical = serde_json::to_vec(&b).map_err(|e| ApiError::internal(e.into()))?;
     let now = state.clock.now_naive();
     let row = RewardRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -281,23 +283,13 @@ async fn create(
     };
     check_row(&row)?;
     let actor = caller.actor();
-    let saved = row.clone();
-    db::run(&state.pool, move |c| {
-        db::write(c, |c| -> Result<(), ApiError> {
-            ensure_tier(c, saved.min_tier_id.as_deref())?;
-            repo::insert(c, &saved)?;
-            Ok(audit::record(
-                c,
-                &actor,
-                "reward.create",
-                "reward",
-                &saved.id,
-                now,
-            )?)
-        })
+    idempotency::created(&state, &req, &caller, &canonical, move |c| {
+        ensure_tier(c, row.min_tier_id.as_deref())?;
+        repo::insert(c, &row)?;
+        audit::record(c, &actor, "reward.create", "reward", &row.id, now)?;
+        Ok(RewardResponse::from(row))
     })
-    .await?;
-    Ok(HttpResponse::Created().json(RewardResponse::from(row)))
+    .await
 }
 
 /// List rewards (oldest first).

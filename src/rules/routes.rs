@@ -1,7 +1,7 @@
 //! `GET/POST /v1/earning-rules`, `PATCH/DELETE /v1/earning-rules/{id}` (marketers).
 //! PATCH is a JSON merge patch (RFC 7386) over the rule; the result is validated as a whole.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
-use crate::{audit, db};
+use crate::{audit, db, idempotency};
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -178,30 +178,29 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<RuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
     let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     check(&body)?;
     let now = state.clock.now_naive();
     let new = row(uuid::Uuid::now_v7().to_string(), &body, now, now)?;
     let actor = caller.actor();
-    let saved = new.clone();
-    db::run(&state.pool, move |c| {
-        db::write(c, |c| {
-            repo::save(c, &saved)?;
-            audit::record(
-                c,
-                &actor,
-                "earning_rule.create",
-                "earning_rule",
-                &saved.id,
-                now,
-            )
-        })
+    idempotency::created(&state, &req, &caller, &canonical, move |c| {
+        repo::save(c, &new)?;
+        audit::record(
+            c,
+            &actor,
+            "earning_rule.create",
+            "earning_rule",
+            &new.id,
+            now,
+        )?;
+        response(new)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(response(new)?))
+    .await
 }
 
 fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {

@@ -1,6 +1,6 @@
 //! `GET/POST /v1/tiers`, `PATCH/DELETE /v1/tiers/{id}` (marketers), and the tier progress shape.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use crate::auth::{Caller, Permission};
 use crate::customers::validate::Check;
 use crate::error::{ApiError, Problem};
 use crate::rewards::LocalizedText;
-use crate::{audit, db};
+use crate::{audit, db, idempotency};
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -24,7 +24,7 @@ pub fn config(cfg: &mut ServiceConfig) {
 }
 
 /// A new tier.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTier {
     name: LocalizedText,
@@ -141,10 +141,12 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<CreateTier>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
     let b = body.into_inner();
+    let canonical = serde_json::to_vec(&b).map_err(|e| ApiError::internal(e.into()))?;
     let now = state.clock.now_naive();
     let row = TierRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -157,22 +159,12 @@ async fn create(
     };
     check(&row)?;
     let actor = caller.actor();
-    let saved = row.clone();
-    db::run(&state.pool, move |c| {
-        db::write(c, |c| -> Result<(), ApiError> {
-            repo::insert(c, &saved).map_err(taken)?;
-            Ok(audit::record(
-                c,
-                &actor,
-                "tier.create",
-                "tier",
-                &saved.id,
-                now,
-            )?)
-        })
+    idempotency::created(&state, &req, &caller, &canonical, move |c| {
+        repo::insert(c, &row).map_err(taken)?;
+        audit::record(c, &actor, "tier.create", "tier", &row.id, now)?;
+        Ok(TierResponse::from(row))
     })
-    .await?;
-    Ok(HttpResponse::Created().json(TierResponse::from(row)))
+    .await
 }
 
 /// Change a tier. Customers keep their tier until the next purchase or review.

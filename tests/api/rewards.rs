@@ -666,3 +666,49 @@ async fn concurrent_earning_and_redeeming_on_one_customer_leave_an_exact_balance
         .sum();
     assert_eq!(sum, balance["available"].as_i64().unwrap());
 }
+
+#[tokio::test]
+async fn creating_config_with_an_idempotency_key_happens_once() {
+    let (app, _, marketer) = setup().await;
+    let post = |path: &str, body: Value| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&marketer)
+            .header("Idempotency-Key", "setup-1")
+            .json(&body)
+            .send()
+    };
+    let gift = json!({"name": "Mug", "kind": "gift", "cost_points": 10});
+    let first = ok(
+        post("/v1/rewards", gift.clone()).await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let resp = post("/v1/rewards", gift).await.unwrap();
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    assert_eq!(ok(resp, StatusCode::CREATED).await["id"], first["id"]);
+    let list = ok(app.get("/v1/rewards", &marketer).await, StatusCode::OK).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let resp = post(
+        "/v1/rewards",
+        json!({"name": "Cap", "kind": "gift", "cost_points": 10}),
+    )
+    .await
+    .unwrap();
+    problem(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    // A key names one request: reusing it for another path is refused too.
+    let resp = post("/v1/tiers", json!({"name": "Gold", "threshold": 100}))
+        .await
+        .unwrap();
+    problem(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+}
