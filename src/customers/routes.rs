@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::tokens::Audience;
 use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, Problem};
-use crate::{db, pagination};
+use crate::{db, idempotency, pagination};
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -57,7 +57,7 @@ pub struct ConsentsPatch {
 }
 
 /// A new customer. At least one of `external_id`, `email`, `phone`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomer {
     /// The client's own id (unique, up to 200 characters).
@@ -337,17 +337,20 @@ impl UpdateCustomer {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: web::Json<CreateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_WRITE)?;
     let now = state.clock.now();
-    let (fields, tags) = body.into_inner().parse(now.date_naive())?;
+    let body = body.into_inner();
+    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+    let (fields, tags) = body.parse(now.date_naive())?;
     let actor = caller.actor();
-    let customer = db::run(&state.pool, move |c| {
-        service::create(c, &actor, fields, tags, now.naive_utc())
+    idempotency::created(&state, &req, &caller, &canonical, move |c| {
+        let customer = service::create(c, &actor, fields, tags, now.naive_utc())?;
+        Ok(CustomerResponse::from(customer))
     })
-    .await?;
-    Ok(HttpResponse::Created().json(CustomerResponse::from(customer)))
+    .await
 }
 
 /// Get a customer.

@@ -547,3 +547,21 @@ async fn a_customer_token_cannot_reach_another_customer_or_staff_routes() {
     let me = ok(app.get("/v1/me", &token_a).await, StatusCode::OK).await;
     assert_eq!(me["id"], a["id"]);
 }
+
+#[tokio::test]
+async fn a_customer_created_with_an_idempotency_key_is_created_once() {
+    let app = TestApp::spawn().await;
+    let key = app.backend_key().await;
+    let send = || {
+        app.client
+            .post(app.url("/v1/customers"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "signup-77")
+            .json(&json!({"email": "once@example.com"}))
+            .send()
+    };
+    let first = ok(send().await.unwrap(), StatusCode::CREATED).await;
+    let resp = send().await.unwrap();
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    assert_eq!(ok(resp, StatusCode::CREATED).await, first);
+}
