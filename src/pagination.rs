@@ -5,6 +5,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{ApiError, FieldError};
 
+/// `?limit=&cursor=` of plain list endpoints.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size.

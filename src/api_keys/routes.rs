@@ -10,6 +10,7 @@ use super::{ApiKeyRow, repo, service};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Scope};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::pagination::PageQuery;
 use crate::{db, pagination};
 
 /// Registers the routes.
@@ -76,16 +77,6 @@ pub struct ApiKeyList {
     next_cursor: Option<String>,
 }
 
-/// `?limit=&cursor=`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
-    /// Cursor from the previous page.
-    cursor: Option<String>,
-}
-
 fn check(body: &CreateApiKey) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
@@ -144,13 +135,13 @@ async fn create(
 }
 
 /// List API keys (revoked ones included).
-#[utoipa::path(tag = "api-keys", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "api-keys", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ApiKeyList), (status = 403, body = Problem)))]
 #[get("/api-keys")]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
     let limit = pagination::limit(query.limit)?;

@@ -61,27 +61,40 @@ fn release_pending_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobRe
     Ok(each_lot(&mut conn, due, now, release_lot))
 }
 
+/// Moves a lot from one status to the next unless another instance did; returns what is left in it.
+fn claim(
+    c: &mut DbConnection,
+    lot_id: &str,
+    from: &str,
+    to: &str,
+) -> diesel::QueryResult<Option<i64>> {
+    let claimed = diesel::update(
+        point_lots::table
+            .find(lot_id)
+            .filter(point_lots::status.eq(from)),
+    )
+    .set(point_lots::status.eq(to))
+    .execute(c)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    point_lots::table
+        .find(lot_id)
+        .select(point_lots::remaining)
+        .first(c)
+        .map(Some)
+}
+
 fn release_lot(
     conn: &mut DbConnection,
     lot: &LotRow,
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
-        let claimed = diesel::update(
-            point_lots::table
-                .find(&lot.id)
-                .filter(point_lots::status.eq("pending")),
-        )
-        .set(point_lots::status.eq("available"))
-        .execute(c)?;
-        if claimed == 0 {
-            return Ok(false);
-        }
         // Returns may have taken some of the lot back while it was pending.
-        let remaining: i64 = point_lots::table
-            .find(&lot.id)
-            .select(point_lots::remaining)
-            .first(c)?;
+        let Some(remaining) = claim(c, &lot.id, "pending", "available")? else {
+            return Ok(false);
+        };
         if remaining > 0 {
             ledger::post(
                 c,
@@ -131,20 +144,9 @@ fn expire_lot(
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
-        let claimed = diesel::update(
-            point_lots::table
-                .find(&lot.id)
-                .filter(point_lots::status.eq("available")),
-        )
-        .set(point_lots::status.eq("expired"))
-        .execute(c)?;
-        if claimed == 0 {
+        let Some(remaining) = claim(c, &lot.id, "available", "expired")? else {
             return Ok(false);
-        }
-        let remaining: i64 = point_lots::table
-            .find(&lot.id)
-            .select(point_lots::remaining)
-            .first(c)?;
+        };
         if remaining > 0 {
             diesel::update(point_lots::table.find(&lot.id))
                 .set(point_lots::remaining.eq(0))

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{BalanceRow, EntryRow, ledger};
@@ -13,6 +13,7 @@ use crate::auth::{Caller, CustomerCaller, Permission};
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, Outcome};
+use crate::pagination::PageQuery;
 use crate::{customers, db, pagination};
 
 /// Registers the routes.
@@ -129,16 +130,6 @@ pub struct History {
     next_cursor: Option<String>,
 }
 
-/// `?limit=&cursor=`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
-    /// Cursor from the previous page.
-    cursor: Option<String>,
-}
-
 async fn balance(state: &AppState, customer_id: String) -> Result<BalanceResponse, ApiError> {
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| -> Result<_, ApiError> {
@@ -155,7 +146,7 @@ async fn balance(state: &AppState, customer_id: String) -> Result<BalanceRespons
 async fn history(
     state: &AppState,
     customer_id: String,
-    query: ListQuery,
+    query: PageQuery,
 ) -> Result<History, ApiError> {
     let limit = pagination::limit(query.limit)?;
     let before = query
@@ -192,14 +183,14 @@ async fn balance_of(
 }
 
 /// A customer's ledger entries, newest first.
-#[utoipa::path(tag = "points", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "points", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = History), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/customers/{id}/points/history")]
 async fn history_of(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_READ)?;
     Ok(HttpResponse::Ok().json(history(&state, id.into_inner(), query.into_inner()).await?))
@@ -217,13 +208,13 @@ async fn my_balance(
 }
 
 /// The customer's own ledger entries, newest first.
-#[utoipa::path(tag = "me", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "me", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = History), (status = 403, body = Problem)))]
 #[get("/me/points/history")]
 async fn my_history(
     state: web::Data<AppState>,
     caller: CustomerCaller,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(history(&state, caller.customer_id.0, query.into_inner()).await?))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::earning::BreakdownItem;
@@ -17,6 +17,7 @@ use crate::customers::validate::{self, Check};
 use crate::db::DbConnection;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, Outcome};
+use crate::pagination::PageQuery;
 use crate::points::routes::BalanceResponse;
 use crate::{db, pagination};
 
@@ -134,16 +135,6 @@ pub struct PreviewResponse {
 pub struct PurchaseList {
     data: Vec<PurchaseResponse>,
     next_cursor: Option<String>,
-}
-
-/// `?limit=&cursor=`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
-    /// Cursor from the previous page.
-    cursor: Option<String>,
 }
 
 fn line_response(l: LineRow) -> LineResponse {
@@ -392,7 +383,7 @@ async fn preview(
 async fn page(
     state: &AppState,
     customer_id: String,
-    query: ListQuery,
+    query: PageQuery,
 ) -> Result<PurchaseList, ApiError> {
     let limit = pagination::limit(query.limit)?;
     let before = query
@@ -425,27 +416,27 @@ async fn page(
 }
 
 /// A customer's purchases, newest first.
-#[utoipa::path(tag = "purchases", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "purchases", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = PurchaseList), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/customers/{id}/purchases")]
 async fn list_for_customer(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_READ)?;
     Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), query.into_inner()).await?))
 }
 
 /// The customer's own purchases, newest first.
-#[utoipa::path(tag = "me", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "me", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = PurchaseList), (status = 403, body = Problem)))]
 #[get("/me/purchases")]
 async fn list_mine(
     state: web::Data<AppState>,
     caller: CustomerCaller,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(page(&state, caller.customer_id.0, query.into_inner()).await?))
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{LocalizedText, RewardRow, repo};
@@ -12,6 +12,7 @@ use crate::auth::{Caller, Permission};
 use crate::customers::routes::present;
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
+use crate::pagination::PageQuery;
 use crate::{audit, db, idempotency, pagination};
 
 /// Registers the routes.
@@ -153,16 +154,6 @@ pub struct RewardList {
     next_cursor: Option<String>,
 }
 
-/// `?limit=&cursor=`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
-    /// Cursor from the previous page.
-    cursor: Option<String>,
-}
-
 fn check_text(c: &mut Check, field: &str, text: &LocalizedText, required: bool) {
     match text {
         LocalizedText::Plain(s) if s.trim().is_empty() && !required => {}
@@ -293,13 +284,13 @@ async fn create(
 }
 
 /// List rewards (oldest first).
-#[utoipa::path(tag = "rewards", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "rewards", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = RewardList), (status = 403, body = Problem)))]
 #[get("/rewards")]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_READ)?;
     let limit = pagination::limit(query.limit)?;

@@ -11,6 +11,7 @@ use super::{StaffRow, repo, service};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Role, passwords};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::pagination::PageQuery;
 use crate::values::Email;
 use crate::{db, pagination};
 
@@ -76,16 +77,6 @@ pub struct StaffList {
     next_cursor: Option<String>,
 }
 
-/// `?limit=&cursor=`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<i64>,
-    /// Cursor from the previous page.
-    cursor: Option<String>,
-}
-
 /// Create a staff member.
 #[utoipa::path(tag = "staff", request_body = CreateStaff, security(("bearer" = [])),
     responses((status = 201, body = StaffResponse), (status = 400, body = Problem),
@@ -120,13 +111,13 @@ async fn create(
 }
 
 /// List staff members.
-#[utoipa::path(tag = "staff", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(tag = "staff", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = StaffList), (status = 403, body = Problem)))]
 #[get("/staff")]
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
     let limit = pagination::limit(query.limit)?;
