@@ -51,6 +51,16 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
         })
 }
 
+/// The number inside a cursor made by `encode(&n.to_string())` (lists ordered by a sequence).
+pub fn decode_seq(cursor: &str) -> Result<i64, ApiError> {
+    decode(cursor)?.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor is not one this service issued",
+        )
+    })
+}
+
 /// Trims a `limit + 1` fetch to `limit` rows and returns the cursor of the next page, if any.
 pub fn next_page<T>(
     rows: &mut Vec<T>,

@@ -135,6 +135,7 @@ diesel::table! {
         redeemed -> BigInt,
         expired -> BigInt,
         updated_at -> Timestamp,
+        last_seq -> BigInt,
     }
 }
 
@@ -169,6 +170,7 @@ diesel::table! {
         note -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
+        seq -> BigInt,
     }
 }
 

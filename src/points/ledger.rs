@@ -148,6 +148,8 @@ pub fn post(
             balances::lifetime_earned.eq(balances::lifetime_earned + earned),
             balances::redeemed.eq(balances::redeemed + redeemed),
             balances::expired.eq(balances::expired + expired),
+            // The entry's place in the customer's ledger, decided under the row lock.
+            balances::last_seq.eq(balances::last_seq + 1),
         ))
         .execute(conn)?;
     let after = balance(conn, &p.customer_id, now)?;
@@ -172,6 +174,7 @@ pub fn post(
         note: p.note,
         created_at: now,
         expires_at: p.expires_at,
+        seq: after.last_seq,
     };
     diesel::insert_into(ledger_entries::table)
         .values(&entry)
@@ -223,27 +226,21 @@ pub fn insert_lot(conn: &mut DbConnection, lot: &LotRow) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Entries of a customer, newest first, strictly before the cursor position.
+/// Entries of a customer, newest first (by `seq`), strictly before the cursor's `seq`.
 pub fn history(
     conn: &mut DbConnection,
     customer_id: &str,
-    before: Option<(NaiveDateTime, String)>,
+    before_seq: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<EntryRow>> {
     let mut query = ledger_entries::table
         .filter(ledger_entries::customer_id.eq(customer_id.to_owned()))
         .select(EntryRow::as_select())
-        .order((ledger_entries::created_at.desc(), ledger_entries::id.desc()))
+        .order(ledger_entries::seq.desc())
         .limit(limit)
         .into_boxed();
-    if let Some((at, id)) = before {
-        query = query.filter(
-            ledger_entries::created_at
-                .lt(at)
-                .or(ledger_entries::created_at
-                    .eq(at)
-                    .and(ledger_entries::id.lt(id))),
-        );
+    if let Some(seq) = before_seq {
+        query = query.filter(ledger_entries::seq.lt(seq));
     }
     query.load(conn)
 }

@@ -60,6 +60,8 @@ pub struct BalanceRow {
     pub redeemed: i64,
     pub expired: i64,
     pub updated_at: NaiveDateTime,
+    /// The `seq` of the customer's latest ledger entry.
+    pub last_seq: i64,
 }
 
 impl BalanceRow {
@@ -74,6 +76,7 @@ impl BalanceRow {
             redeemed: 0,
             expired: 0,
             updated_at: at,
+            last_seq: 0,
         }
     }
 }
@@ -113,4 +116,6 @@ pub struct EntryRow {
     pub note: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    /// Position in the customer's ledger, assigned under the balance row lock: 1, 2, 3, …
+    pub seq: i64,
 }

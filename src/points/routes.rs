@@ -86,6 +86,9 @@ pub struct Source {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntryResponse {
     id: String,
+    /// The entry's place in the customer's ledger (1, 2, 3, …), assigned when it was applied;
+    /// history is ordered by it, and each `balance_after` continues from the entry before.
+    seq: i64,
     /// earn, bonus, release, redeem, reverse, expire, adjust, refund.
     kind: String,
     /// Change of the available balance.
@@ -106,6 +109,7 @@ impl From<EntryRow> for EntryResponse {
     fn from(e: EntryRow) -> Self {
         Self {
             id: e.id,
+            seq: e.seq,
             kind: e.kind,
             points: e.points,
             pending: e.pending,
@@ -123,7 +127,7 @@ impl From<EntryRow> for EntryResponse {
     }
 }
 
-/// A page of history, newest first.
+/// A page of history, newest first (by `seq`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct History {
     data: Vec<EntryResponse>,
@@ -152,7 +156,7 @@ async fn history(
     let before = query
         .cursor
         .as_deref()
-        .map(pagination::decode_position)
+        .map(pagination::decode_seq)
         .transpose()?;
     let mut rows = db::run(&state.pool, move |c| -> Result<_, ApiError> {
         if customers::repo::find(c, &customer_id)?.is_none() {
@@ -161,8 +165,7 @@ async fn history(
         Ok(ledger::history(c, &customer_id, before, limit + 1)?)
     })
     .await?;
-    let next_cursor =
-        pagination::next_position_page(&mut rows, limit, |e| (e.created_at, e.id.clone()));
+    let next_cursor = pagination::next_page(&mut rows, limit, |e| e.seq.to_string());
     Ok(History {
         data: rows.into_iter().map(EntryResponse::from).collect(),
         next_cursor,

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod customers;
 mod errors;
+mod history_order;
 mod ledger_props;
 mod me;
 mod migrations;
