@@ -36,6 +36,11 @@ pub const JOBS: &[JobSpec] = &[
         description: "expire earned points whose lot reached its expiry date (soonest first)",
         run: crate::points::jobs::expire_points,
     },
+    JobSpec {
+        name: "tier_review",
+        description: "downgrade customers who stayed below their tier past the grace period",
+        run: crate::tiers::service::review,
+    },
 ];
 
 /// Finds a job by name.

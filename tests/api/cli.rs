@@ -102,20 +102,68 @@ async fn cli_rejects_unknown_scopes_roles_and_jobs() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    let out = patron(&app, &["jobs", "list"]);
-    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        listed.contains("release_pending") && listed.contains("expire_points"),
-        "{listed}"
-    );
-    let out = patron(&app, &["jobs", "run", "release_pending"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("release_pending: 0 item(s)"));
     let out = patron(&app, &["jobs", "run", "nothing"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown job"));
+}
+
+/// The job names in README.md's `### Jobs` table (first column, in backticks).
+fn jobs_named_in_readme() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    let section = readme
+        .split("\n### Jobs\n")
+        .nth(1)
+        .expect("README.md has a ### Jobs section");
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let first = l.trim_start_matches('|').split('|').next()?.trim();
+            first
+                .strip_prefix('`')
+                .and_then(|f| f.strip_suffix('`'))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_job_the_readme_names_is_listed_and_runs_through_the_binary() {
+    let app = TestApp::spawn().await;
+    let named = jobs_named_in_readme();
+    assert!(
+        ["release_pending", "expire_points", "tier_review"]
+            .iter()
+            .all(|j| named.iter().any(|n| n == j)),
+        "README names {named:?}"
+    );
+    let out = patron(&app, &["jobs", "list"]);
+    assert!(out.status.success());
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    let mut sorted_named = named.clone();
+    sorted_named.sort();
+    let mut sorted_listed = listed.clone();
+    sorted_listed.sort();
+    assert_eq!(
+        sorted_listed, sorted_named,
+        "`patron jobs list` and README's job table name the same jobs"
+    );
+    for job in &named {
+        let out = patron(&app, &["jobs", "run", job]);
+        assert!(
+            out.status.success(),
+            "jobs run {job}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("{job}: 0 item(s), 0 skipped")),
+            "jobs run {job} printed {stdout}"
+        );
+    }
 }
