@@ -117,6 +117,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .default_service(web::to(ops::fallback))
+                .wrap(from_fn(crate::body::refuse_control_chars_in_url))
                 .wrap(from_fn(metrics::observe))
         })
         .listen(listener)?;

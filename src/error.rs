@@ -148,6 +148,19 @@ impl ApiError {
         self
     }
 
+    /// The same problem without its logged cause (the cause stays with the original).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            status: self.status,
+            code: self.code,
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            existing_id: self.existing_id.clone(),
+            retry_after: self.retry_after,
+            source: None,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{ApiKeyRow, repo, service};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Scope};
+use crate::body::Body;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::PageQuery;
 use crate::{db, pagination};
@@ -104,10 +105,10 @@ fn check(body: &CreateApiKey) -> Result<(), ApiError> {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateApiKey>,
+    body: Body<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     check(&body)?;
     let now = state.clock.now_naive();
     let actor = caller.actor();

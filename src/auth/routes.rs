@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::passwords;
 use super::tokens::Audience;
 use crate::app::AppState;
+use crate::body::Body;
 use crate::customers::routes::{CustomerToken, customer_token};
 use crate::error::{ApiError, Problem};
 use crate::{customers, db, staff};
@@ -70,9 +71,9 @@ fn admit(
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, password) = admit(&state, &req, body.into_inner())?;
+    let (email, password) = admit(&state, &req, body.read().await?)?;
     let member = db::run(&state.pool, move |c| staff::repo::find_by_email(c, &email)).await?;
     let stored = member.as_ref().map(|m| m.password_hash.clone());
     let matches = passwords::verify_async(password, stored).await?;
@@ -96,9 +97,9 @@ async fn login(
 async fn customer_login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, password) = admit(&state, &req, body.into_inner())?;
+    let (email, password) = admit(&state, &req, body.read().await?)?;
     let customer = db::run(&state.pool, move |c| {
         customers::repo::find_by_email(c, &email)
     })

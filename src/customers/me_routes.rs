@@ -11,6 +11,7 @@ use super::routes::{ConsentsPatch, CustomerResponse, UpdateCustomer, present};
 use super::service::{self, Editor};
 use crate::app::AppState;
 use crate::auth::{CustomerCaller, passwords};
+use crate::body::Body;
 use crate::db;
 use crate::error::{ApiError, FieldError, Problem};
 
@@ -77,9 +78,9 @@ async fn me(state: web::Data<AppState>, caller: CustomerCaller) -> Result<HttpRe
 async fn update_me(
     state: web::Data<AppState>,
     caller: CustomerCaller,
-    body: web::Json<UpdateMe>,
+    body: Body<UpdateMe>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let b = body.read().await?;
     let now = state.clock.now();
     let changes: CustomerChanges = UpdateCustomer {
         first_name: b.first_name,
@@ -109,9 +110,9 @@ async fn update_me(
 async fn set_password(
     state: web::Data<AppState>,
     caller: CustomerCaller,
-    body: web::Json<SetPassword>,
+    body: Body<SetPassword>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body.read().await?;
     let new_password = body.new_password.expose_secret().to_owned();
     passwords::check_new("new_password", &new_password, MIN_PASSWORD_CHARS)
         .map_err(|e| ApiError::validation(vec![e]))?;

@@ -15,6 +15,7 @@ use super::validate::{self, Check, MAX_TEXT};
 use crate::app::AppState;
 use crate::auth::tokens::Audience;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::error::{ApiError, Problem};
 use crate::{db, idempotency, pagination};
 
@@ -338,11 +339,11 @@ async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<CreateCustomer>,
+    body: Body<CreateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_WRITE)?;
     let now = state.clock.now();
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let (fields, tags) = body.parse(now.date_naive())?;
     let actor = caller.actor();
@@ -393,11 +394,11 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UpdateCustomer>,
+    body: Body<UpdateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_WRITE)?;
     let now = state.clock.now();
-    let changes = body.into_inner().parse(now.date_naive())?;
+    let changes = body.read().await?.parse(now.date_naive())?;
     let actor = caller.actor();
     let customer = db::run(&state.pool, move |c| {
         service::update(c, &actor, Editor::Operator, &id, changes, now.naive_utc())

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{BalanceRow, EntryRow, ledger};
 use crate::app::AppState;
 use crate::auth::{Caller, CustomerCaller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, Outcome};
@@ -253,10 +254,10 @@ async fn adjust(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<AdjustmentRequest>,
+    body: Body<AdjustmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_WRITE)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, true)?;
     let mut c = Check::default();

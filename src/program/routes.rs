@@ -6,6 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{ProgramSettings, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::error::{ApiError, Problem};
 use crate::{audit, db};
 
@@ -31,10 +32,10 @@ async fn get_program(state: web::Data<AppState>, caller: Caller) -> Result<HttpR
 async fn put_program(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<ProgramSettings>,
+    body: Body<ProgramSettings>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
-    let settings = body.into_inner();
+    let settings = body.read().await?;
     let errors = settings.check();
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

@@ -11,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::returns::{self, NewReturn, ReturnItems, Returned};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::db::DbConnection;
 use crate::error::{ApiError, Problem};
@@ -119,13 +120,13 @@ async fn record_return(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ReturnRequest>,
+    body: Body<ReturnRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PURCHASES_WRITE)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, false)?;
-    let cmd = body.parse(id.into_inner())?;
+    let cmd = body.parse(id.into_inner(), caller.bound_store())?;
     let now = state.clock.now_naive();
     let outcome = db::run(&state.pool, move |c| {
         let op = |c: &mut DbConnection| -> Result<Outcome, ApiError> {

@@ -13,9 +13,10 @@ use super::service::{self, CustomerRef, NewLine, NewPurchase, Quote, Recorded};
 use super::{LineRow, PurchaseRow, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, CustomerCaller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::db::DbConnection;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, store_mismatch};
 use crate::idempotency::{self, Outcome};
 use crate::pagination::PageQuery;
 use crate::points::routes::BalanceResponse;
@@ -301,14 +302,14 @@ async fn record(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<PurchaseRequest>,
+    body: Body<PurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PURCHASES_WRITE)?;
     let now = state.clock.now();
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, false)?;
-    let cmd = body.parse(bound_store(&caller), now)?;
+    let cmd = body.parse(caller.bound_store(), now)?;
     let outcome = db::run(&state.pool, move |c| {
         let op = |c: &mut DbConnection| -> Result<Outcome, ApiError> {
             let Recorded {
@@ -355,11 +356,11 @@ async fn record(
 async fn preview(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<PurchaseRequest>,
+    body: Body<PurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PURCHASES_WRITE)?;
     let now = state.clock.now();
-    let cmd = body.into_inner().parse(bound_store(&caller), now)?;
+    let cmd = body.read().await?.parse(caller.bound_store(), now)?;
     let Quote {
         earned,
         available_at,

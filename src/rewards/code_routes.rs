@@ -14,8 +14,9 @@ use super::{CodeRow, LocalizedText, display_code, normalise_code, repo};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{Caller, CustomerCaller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, store_mismatch};
 use crate::idempotency::{self, Outcome};
 use crate::points::ledger;
 use crate::points::routes::BalanceResponse;
@@ -166,7 +167,7 @@ async fn redeem_for_customer(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<RedeemRequest>,
+    body: Body<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_REDEEM)?;
     let actor = caller.actor();
@@ -176,7 +177,7 @@ async fn redeem_for_customer(
         &caller,
         actor,
         id.into_inner(),
-        body.into_inner(),
+        body.read().await?,
     )
     .await
 }
@@ -191,7 +192,7 @@ async fn redeem_mine(
     state: web::Data<AppState>,
     caller: CustomerCaller,
     req: HttpRequest,
-    body: web::Json<RedeemRequest>,
+    body: Body<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.customer_id.0.clone();
     let as_caller = Caller::Customer(caller);
@@ -201,7 +202,7 @@ async fn redeem_mine(
         &as_caller,
         Actor::Customer(id.clone()),
         id,
-        body.into_inner(),
+        body.read().await?,
     )
     .await
 }
@@ -300,10 +301,10 @@ async fn use_code(
     caller: Caller,
     req: HttpRequest,
     code: web::Path<String>,
-    body: Option<web::Json<UseCodeRequest>>,
+    body: Body<UseCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CODES_USE)?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.read_optional().await?.unwrap_or_default();
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, true)?;
     let mut c = Check::default();

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{LocalizedText, RewardRow, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::customers::routes::present;
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
@@ -244,10 +245,10 @@ async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<CreateReward>,
+    body: Body<CreateReward>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_WRITE)?;
-    let b = body.into_inner();
+    let b = body.read().await?;
     let canonical = serde_json::to_vec(&b).map_err(|e| ApiError::internal(e.into()))?;
     let now = state.clock.now_naive();
     let row = RewardRow {
@@ -334,10 +335,10 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UpdateReward>,
+    body: Body<UpdateReward>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_WRITE)?;
-    let b = body.into_inner();
+    let b = body.read().await?;
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {

@@ -14,6 +14,7 @@ use super::{Context, RuleBody, repo};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::db::DbConnection;
 use crate::db::schema::customer_events;
@@ -167,10 +168,10 @@ async fn record_event(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<EventRequest>,
+    body: Body<EventRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::EVENTS_WRITE)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, true)?;
     let now = state.clock.now();

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{RuleBody, RuleKind, RuleRow, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::error::{ApiError, Problem};
 use crate::{audit, db, idempotency};
@@ -179,10 +180,10 @@ async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<RuleBody>,
+    body: Body<RuleBody>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     check(&body)?;
     let now = state.clock.now_naive();
@@ -226,10 +227,10 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    patch: web::Json<serde_json::Value>,
+    patch: Body<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
-    let patch = patch.into_inner();
+    let patch = patch.read().await?;
     if !patch.is_object() {
         return Err(ApiError::bad_request(
             "invalid_body",

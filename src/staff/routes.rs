@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{StaffRow, repo, service};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Role, passwords};
+use crate::body::Body;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::PageQuery;
 use crate::values::Email;
@@ -85,10 +86,10 @@ pub struct StaffList {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateStaff>,
+    body: Body<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let mut errors = Vec::new();
     let email = Email::parse(&body.email)
         .map_err(|m| errors.push(FieldError::new("email", m)))
@@ -147,10 +148,10 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UpdateStaff>,
+    body: Body<UpdateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
-    let body = body.into_inner();
+    let body = body.read().await?;
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {

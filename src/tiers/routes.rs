@@ -10,6 +10,7 @@ use super::service::TierStatus;
 use super::{TierRow, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
+use crate::body::Body;
 use crate::customers::validate::Check;
 use crate::error::{ApiError, Problem};
 use crate::rewards::LocalizedText;
@@ -142,10 +143,10 @@ async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    body: web::Json<CreateTier>,
+    body: Body<CreateTier>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
-    let b = body.into_inner();
+    let b = body.read().await?;
     let canonical = serde_json::to_vec(&b).map_err(|e| ApiError::internal(e.into()))?;
     let now = state.clock.now_naive();
     let row = TierRow {
@@ -176,10 +177,10 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UpdateTier>,
+    body: Body<UpdateTier>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::PROGRAM_WRITE)?;
-    let b = body.into_inner();
+    let b = body.read().await?;
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {

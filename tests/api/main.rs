@@ -5,6 +5,7 @@ mod helpers;
 
 mod adjustments;
 mod auth;
+mod authorization;
 mod cli;
 mod customers;
 mod errors;
