@@ -249,6 +249,11 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// 403 `store_mismatch`: a store-bound API key acting for another store.
+pub fn store_mismatch() -> ApiError {
+    ApiError::forbidden("store_mismatch", "This API key is bound to another store")
+}
+
 /// Maps JSON body extractor failures onto problem+json.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {

@@ -73,6 +73,14 @@ impl Caller {
         }
     }
 
+    /// The store the caller's API key is bound to; `None` for unbound keys, staff and customers.
+    pub fn bound_store(&self) -> Option<&str> {
+        match self {
+            Caller::ApiKey { store_id, .. } => store_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The actor recorded in the audit log.
     pub fn actor(&self) -> crate::audit::Actor {
         match self {

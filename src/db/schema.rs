@@ -220,6 +220,7 @@ diesel::table! {
         used_store_id -> Nullable<Text>,
         used_purchase_external_id -> Nullable<Text>,
         cancelled_at -> Nullable<Timestamp>,
+        redeemed_store_id -> Nullable<Text>,
     }
 }
 

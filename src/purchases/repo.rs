@@ -72,6 +72,7 @@ pub fn lots_of(conn: &mut DbConnection, purchase_ids: &[String]) -> QueryResult<
 pub fn list_for_customer(
     conn: &mut DbConnection,
     customer_id: &str,
+    store: Option<&str>,
     before: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> QueryResult<Vec<PurchaseRow>> {
@@ -81,6 +82,9 @@ pub fn list_for_customer(
         .order((purchases::occurred_at.desc(), purchases::id.desc()))
         .limit(limit)
         .into_boxed();
+    if let Some(store) = store {
+        query = query.filter(purchases::store_id.eq(store.to_owned()));
+    }
     if let Some((at, id)) = before {
         query = query.filter(
             purchases::occurred_at

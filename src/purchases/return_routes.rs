@@ -62,7 +62,7 @@ pub struct ReturnResponse {
 }
 
 impl ReturnRequest {
-    fn parse(self, purchase_id: String) -> Result<NewReturn, ApiError> {
+    fn parse(self, purchase_id: String, bound_store: Option<&str>) -> Result<NewReturn, ApiError> {
         let request_hash = hex::encode(Sha256::digest(
             serde_json::to_vec(&self).unwrap_or_default(),
         ));
@@ -100,6 +100,7 @@ impl ReturnRequest {
         c.finish()?;
         Ok(NewReturn {
             purchase_id,
+            bound_store: bound_store.map(str::to_owned),
             external_id: external_id.unwrap_or_default(),
             items: items.unwrap_or(ReturnItems::Amount(0)),
             request_hash,

@@ -32,6 +32,8 @@ pub enum ReturnItems {
 #[derive(Debug, Clone)]
 pub struct NewReturn {
     pub purchase_id: String,
+    /// The store the caller's API key is bound to: only that store's purchases can be returned.
+    pub bound_store: Option<String>,
     pub external_id: String,
     pub items: ReturnItems,
     pub request_hash: String,
@@ -117,6 +119,7 @@ pub fn record(
             .select(PurchaseRow::as_select())
             .first(c)
             .optional()?
+            .filter(|p| reaches(&r, p))
             .ok_or(ReturnError::NotFound)?;
         let (amount, points) = match &r.items {
             ReturnItems::Lines(items) => return_lines(c, &purchase, items)?,
@@ -166,6 +169,13 @@ pub fn record(
     }
 }
 
+/// Whether the caller may act on the purchase: a store-bound key reaches only its store's purchases.
+fn reaches(r: &NewReturn, purchase: &PurchaseRow) -> bool {
+    r.bound_store
+        .as_deref()
+        .is_none_or(|store| purchase.store_id.as_deref() == Some(store))
+}
+
 fn find(c: &mut DbConnection, external_id: &str) -> QueryResult<Option<ReturnRow>> {
     purchase_returns::table
         .filter(purchase_returns::external_id.eq(external_id))
@@ -187,6 +197,9 @@ fn replay(
         .find(&existing.purchase_id)
         .select(PurchaseRow::as_select())
         .first(c)?;
+    if !reaches(r, &purchase) {
+        return Err(ReturnError::NotFound);
+    }
     let balance = ledger::balance(c, &purchase.customer_id, now)?;
     Ok(Returned {
         row: existing,

@@ -203,13 +203,7 @@ impl PurchaseRequest {
             }
         };
         let store_id = match (bound_store, self.store_id) {
-            (Some(bound), Some(given)) if bound != given => {
-                c.fail(
-                    "store_id",
-                    "differs from the store this API key is bound to",
-                );
-                None
-            }
+            (Some(bound), Some(given)) if bound != given => return Err(store_mismatch()),
             (Some(bound), _) => Some(bound.to_owned()),
             (None, given) => given.and_then(|s| c.take("store_id", text(&s))),
         };
@@ -280,13 +274,6 @@ impl PurchaseRequest {
             lines,
             request_hash,
         })
-    }
-}
-
-fn bound_store(caller: &Caller) -> Option<&str> {
-    match caller {
-        Caller::ApiKey { store_id, .. } => store_id.as_deref(),
-        _ => None,
     }
 }
 
@@ -381,9 +368,11 @@ async fn preview(
     }))
 }
 
+/// A page of the customer's purchases; only those of `store` when the caller's key is bound to one.
 async fn page(
     state: &AppState,
     customer_id: String,
+    store: Option<String>,
     query: PageQuery,
 ) -> Result<PurchaseList, ApiError> {
     let limit = pagination::limit(query.limit)?;
@@ -396,7 +385,7 @@ async fn page(
         if crate::customers::repo::find(c, &customer_id)?.is_none() {
             return Err(ApiError::not_found("Customer"));
         }
-        let rows = repo::list_for_customer(c, &customer_id, before, limit + 1)?;
+        let rows = repo::list_for_customer(c, &customer_id, store.as_deref(), before, limit + 1)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let lines = repo::lines_of(c, &ids)?;
         let lots = repo::lots_of(c, &ids)?;
@@ -416,7 +405,7 @@ async fn page(
     Ok(PurchaseList { data, next_cursor })
 }
 
-/// A customer's purchases, newest first.
+/// A customer's purchases, newest first. A store-bound API key sees only its own store's purchases.
 #[utoipa::path(tag = "purchases", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = PurchaseList), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/customers/{id}/purchases")]
@@ -427,7 +416,8 @@ async fn list_for_customer(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_READ)?;
-    Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), query.into_inner()).await?))
+    let store = caller.bound_store().map(str::to_owned);
+    Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), store, query.into_inner()).await?))
 }
 
 /// The customer's own purchases, newest first.
@@ -439,5 +429,8 @@ async fn list_mine(
     caller: CustomerCaller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(page(&state, caller.customer_id.0, query.into_inner()).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(page(&state, caller.customer_id.0, None, query.into_inner()).await?),
+    )
 }

@@ -379,7 +379,8 @@ fn replay(
     p: &NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Recorded, PurchaseError> {
-    if existing.request_hash != p.request_hash {
+    // A purchase of another store is never replayed to this one (its key may be bound elsewhere).
+    if existing.request_hash != p.request_hash || existing.store_id != p.store_id {
         return Err(PurchaseError::Conflict {
             external_id: existing.external_id,
         });

@@ -66,6 +66,8 @@ pub struct CodeResponse {
     used_store_id: Option<String>,
     used_purchase_external_id: Option<String>,
     cancelled_at: Option<DateTime<Utc>>,
+    /// The store whose bound API key redeemed the code, if any.
+    redeemed_store_id: Option<String>,
 }
 
 fn code_response(c: CodeRow, now: chrono::NaiveDateTime) -> CodeResponse {
@@ -81,6 +83,7 @@ fn code_response(c: CodeRow, now: chrono::NaiveDateTime) -> CodeResponse {
         used_store_id: c.used_store_id,
         used_purchase_external_id: c.used_purchase_external_id,
         cancelled_at: c.cancelled_at.map(|t| t.and_utc()),
+        redeemed_store_id: c.redeemed_store_id,
     }
 }
 
@@ -131,13 +134,21 @@ async fn redeem(
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(req, caller, &canonical, true)?;
     let now = state.clock.now_naive();
+    let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
         idempotency::execute(conn, key, now, |c| {
             let Redeemed {
                 code,
                 reward,
                 balance,
-            } = service::redeem(c, &actor, &customer_id, &body.reward_id, now)?;
+            } = service::redeem(
+                c,
+                &actor,
+                &customer_id,
+                &body.reward_id,
+                store.as_deref(),
+                now,
+            )?;
             let next = ledger::next_expiry(c, &customer_id)?;
             Outcome::json(
                 StatusCode::CREATED,
@@ -308,19 +319,9 @@ async fn use_code(
     let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
     let key = idempotency::key_from(&req, &caller, &canonical, true)?;
     let mut c = Check::default();
-    let bound = match &caller {
-        Caller::ApiKey { store_id, .. } => store_id.clone(),
-        _ => None,
-    };
-    let store = match (bound, body.store_id) {
-        (Some(b), Some(g)) if b != g => {
-            c.fail(
-                "store_id",
-                "differs from the store this API key is bound to",
-            );
-            None
-        }
-        (Some(b), _) => Some(b),
+    let store = match (caller.bound_store(), body.store_id) {
+        (Some(b), Some(g)) if b != g => return Err(store_mismatch()),
+        (Some(b), _) => Some(b.to_owned()),
         (None, g) => g.and_then(|s| c.take("store_id", validate::text(&s, validate::MAX_TEXT))),
     };
     let purchase = body.purchase_external_id.and_then(|p| {
@@ -360,9 +361,10 @@ async fn cancel_code(
     let code = normalise_code(&code);
     let now = state.clock.now_naive();
     let actor = caller.actor();
+    let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
         idempotency::execute(conn, key, now, |c| {
-            let (row, balance) = service::cancel_code(c, &actor, &code, now)?;
+            let (row, balance) = service::cancel_code(c, &actor, &code, store.as_deref(), now)?;
             let next = ledger::next_expiry(c, &row.customer_id)?;
             Outcome::json(
                 StatusCode::OK,

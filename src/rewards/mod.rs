@@ -63,6 +63,8 @@ pub struct CodeRow {
     pub used_store_id: Option<String>,
     pub used_purchase_external_id: Option<String>,
     pub cancelled_at: Option<NaiveDateTime>,
+    /// The store whose bound API key redeemed the code, if any.
+    pub redeemed_store_id: Option<String>,
 }
 
 impl CodeRow {

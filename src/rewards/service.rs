@@ -109,6 +109,7 @@ pub fn redeem(
     actor: &Actor,
     customer_id: &str,
     reward_id: &str,
+    store: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
     db::write(conn, |c| {
@@ -151,6 +152,7 @@ pub fn redeem(
             used_store_id: None,
             used_purchase_external_id: None,
             cancelled_at: None,
+            redeemed_store_id: store.map(str::to_owned),
         };
         repo::insert_code(c, &code)?;
         ledger::post(
@@ -220,10 +222,14 @@ pub fn cancel_code(
     conn: &mut DbConnection,
     actor: &Actor,
     code: &str,
+    bound_store: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(CodeRow, BalanceRow), RewardError> {
     db::write(conn, |c| {
-        let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;
+        // A store-bound key cancels only codes redeemed through its own store.
+        let row = repo::find_code(c, code)?
+            .filter(|r| bound_store.is_none_or(|s| r.redeemed_store_id.as_deref() == Some(s)))
+            .ok_or(RewardError::CodeNotFound)?;
         let status = row.status_at(now).to_owned();
         if status != "issued" || !repo::mark_cancelled(c, code, now)? {
             return Err(RewardError::NotCancellable(status));

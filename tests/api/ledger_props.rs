@@ -168,6 +168,7 @@ fn run(ops: Vec<Op>, policy: ReturnPolicy, pending_days: i64) {
                 if let Some(id) = purchases_made.get(purchase) {
                     let r = NewReturn {
                         purchase_id: id.clone(),
+                        bound_store: None,
                         external_id: format!("r-{step}"),
                         items: ReturnItems::Amount(amount),
                         request_hash: format!("h-{step}"),
@@ -177,15 +178,21 @@ fn run(ops: Vec<Op>, policy: ReturnPolicy, pending_days: i64) {
                 }
             }
             Op::Redeem => {
-                if let Ok(r) =
-                    rewards::service::redeem(&mut conn, &Actor::System, &customer, "reward", now)
-                {
+                if let Ok(r) = rewards::service::redeem(
+                    &mut conn,
+                    &Actor::System,
+                    &customer,
+                    "reward",
+                    None,
+                    now,
+                ) {
                     codes.push(r.code.code);
                 }
             }
             Op::Cancel(i) => {
                 if let Some(code) = codes.get(i) {
-                    let _ = rewards::service::cancel_code(&mut conn, &Actor::System, code, now);
+                    let _ =
+                        rewards::service::cancel_code(&mut conn, &Actor::System, code, None, now);
                 }
             }
             Op::Adjust(points) => {

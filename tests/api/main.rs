@@ -22,4 +22,5 @@ mod returns;
 mod rewards;
 mod rules;
 mod staff_and_keys;
+mod store_binding;
 mod tiers;

@@ -302,8 +302,8 @@ async fn a_store_bound_key_records_its_own_store_only() {
     p["store_id"] = json!("s2");
     problem(
         app.post("/v1/purchases", key, p).await,
-        StatusCode::BAD_REQUEST,
-        "validation_failed",
+        StatusCode::FORBIDDEN,
+        "store_mismatch",
     )
     .await;
 }

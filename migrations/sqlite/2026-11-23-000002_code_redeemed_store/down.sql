@@ -1,0 +1,1 @@
+ALTER TABLE reward_codes DROP COLUMN redeemed_store_id;
