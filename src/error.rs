@@ -161,6 +161,12 @@ impl ApiError {
         }
     }
 
+    /// Whether the work failed only because it lost a race in the database (deadlock victim,
+    /// serialization failure) and may succeed if run again.
+    pub fn is_transient(&self) -> bool {
+        self.code == "database_busy"
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -224,6 +230,14 @@ impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         match err {
             diesel::result::Error::NotFound => ApiError::not_found("Resource"),
+            e if crate::db::is_transient(&e) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_busy",
+                    "The request kept conflicting with concurrent ones; retry it",
+                )
+            },
             e if crate::db::is_unique_violation(&e) => {
                 ApiError::conflict("conflict", "The request conflicts with an existing object")
             }

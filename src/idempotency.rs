@@ -137,7 +137,7 @@ fn parse(
 /// Server errors (5xx) are not stored, so the client can retry them.
 pub fn execute<F>(
     conn: &mut DbConnection,
-    key: Option<IdempotencyKey>,
+    key: Option<&IdempotencyKey>,
     now: NaiveDateTime,
     op: F,
 ) -> Result<Outcome, ApiError>
@@ -148,8 +148,8 @@ where
         return db::write(conn, op);
     };
     let result = db::write(conn, |c| {
-        if let Some(stored) = find(c, &key)? {
-            return replay(stored, &key);
+        if let Some(stored) = find(c, key)? {
+            return replay(stored, key);
         }
         // Claim the key first: a concurrent twin blocks here until this transaction ends.
         let claimed = diesel::insert_into(idempotency_keys::table)
@@ -191,8 +191,8 @@ where
     });
     match result {
         // A twin committed first while this one waited: answer with its stored response.
-        Err(e) if e.code() == "idempotency_key_in_use" => match find(conn, &key)? {
-            Some(stored) => replay(stored, &key),
+        Err(e) if e.code() == "idempotency_key_in_use" => match find(conn, key)? {
+            Some(stored) => replay(stored, key),
             None => Err(e),
         },
         other => other,
@@ -243,16 +243,18 @@ pub async fn created<T, F>(
     req: &HttpRequest,
     caller: &Caller,
     canonical: &[u8],
-    op: F,
+    mut op: F,
 ) -> Result<HttpResponse, ApiError>
 where
     T: serde::Serialize,
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
     let key = key_from(req, caller, canonical, false)?;
     let now = state.clock.now_naive();
     let outcome = db::run(&state.pool, move |c| {
-        execute(c, key, now, |c| Outcome::json(StatusCode::CREATED, &op(c)?))
+        execute(c, key.as_ref(), now, |c| {
+            Outcome::json(StatusCode::CREATED, &op(c)?)
+        })
     })
     .await?;
     Ok(outcome.into_response())

@@ -118,7 +118,7 @@ async fn create(
             &actor,
             body.name.trim().to_owned(),
             &body.scopes,
-            body.store_id,
+            body.store_id.clone(),
             now,
         )
     })

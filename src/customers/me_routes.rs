@@ -97,7 +97,14 @@ async fn update_me(
     let id = caller.customer_id.0;
     let actor = crate::audit::Actor::Customer(id.clone());
     let customer = db::run(&state.pool, move |c| {
-        service::update(c, &actor, Editor::Customer, &id, changes, now.naive_utc())
+        service::update(
+            c,
+            &actor,
+            Editor::Customer,
+            &id,
+            changes.clone(),
+            now.naive_utc(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))

@@ -348,7 +348,7 @@ async fn create(
     let (fields, tags) = body.parse(now.date_naive())?;
     let actor = caller.actor();
     idempotency::created(&state, &req, &caller, &canonical, move |c| {
-        let customer = service::create(c, &actor, fields, tags, now.naive_utc())?;
+        let customer = service::create(c, &actor, fields.clone(), tags.clone(), now.naive_utc())?;
         Ok(CustomerResponse::from(customer))
     })
     .await
@@ -401,7 +401,14 @@ async fn update(
     let changes = body.read().await?.parse(now.date_naive())?;
     let actor = caller.actor();
     let customer = db::run(&state.pool, move |c| {
-        service::update(c, &actor, Editor::Operator, &id, changes, now.naive_utc())
+        service::update(
+            c,
+            &actor,
+            Editor::Operator,
+            &id,
+            changes.clone(),
+            now.naive_utc(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
@@ -435,7 +442,10 @@ async fn list(
             .transpose()?,
     };
     c.finish()?;
-    let mut rows = db::run(&state.pool, move |c| service::list(c, filter, limit + 1)).await?;
+    let mut rows = db::run(&state.pool, move |c| {
+        service::list(c, filter.clone(), limit + 1)
+    })
+    .await?;
     let next_cursor =
         pagination::next_position_page(&mut rows, limit, |c| (c.row.created_at, c.row.id.clone()));
     let data = rows.into_iter().map(CustomerResponse::from).collect();

@@ -161,10 +161,17 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
     Ok(Pool { inner, write_gate })
 }
 
+/// How many times `run` tries work that failed on a deadlock or serialization failure.
+const ATTEMPTS: u32 = 5;
+
 /// Runs blocking database work on the blocking thread pool; the connection is checked out there.
-pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+///
+/// Work that fails because the database chose it as a deadlock victim or could not serialise it
+/// (`ApiError::is_transient`) has been rolled back, and is run again, up to [`ATTEMPTS`] times in
+/// all, after a short randomised pause. So `f` must do all its work inside its own transaction.
+pub async fn run<T, E, F>(pool: &Pool, mut f: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    F: FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: Into<ApiError> + Send + 'static,
 {
@@ -172,7 +179,18 @@ where
     let outcome = actix_web::web::block(move || -> Result<T, ApiError> {
         pool.scoped(|| {
             let mut conn = pool.get().map_err(ApiError::from)?;
-            f(&mut conn).map_err(Into::into)
+            let mut attempt = 1;
+            loop {
+                match f(&mut conn).map_err(Into::into) {
+                    Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                        tracing::warn!(attempt, error = %e, "transaction conflicted; running it again");
+                        let pause = rand::random_range(1..=10 * u64::from(attempt));
+                        std::thread::sleep(Duration::from_millis(pause));
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
         })
     })
     .await;
@@ -238,6 +256,20 @@ fn begin_write(conn: &mut DbConnection) -> QueryResult<()> {
             }
         }
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+}
+
+/// Whether a diesel error means the transaction lost a race it may win if run again: a
+/// serialization failure (40001), a deadlock (40P01), or SQLite's busy database.
+pub fn is_transient(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("deadlock detected") || message.contains("database is locked")
+        }
+        _ => false,
     }
 }
 

@@ -281,8 +281,8 @@ async fn adjust(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let outcome = db::run(&state.pool, move |conn| {
-        idempotency::execute(conn, key, now, |c| {
-            let (entry, balance) = super::service::adjust(c, &actor, adjustment, now)?;
+        idempotency::execute(conn, key.as_ref(), now, |c| {
+            let (entry, balance) = super::service::adjust(c, &actor, adjustment.clone(), now)?;
             let next = ledger::next_expiry(c, &entry.customer_id)?;
             Outcome::json(
                 StatusCode::CREATED,

@@ -136,7 +136,7 @@ async fn record_return(
                 purchase,
                 balance,
                 replayed,
-            } = returns::record(c, cmd, now)?;
+            } = returns::record(c, cmd.clone(), now)?;
             let next = points::ledger::next_expiry(c, &purchase.customer_id)?;
             let body = ReturnResponse {
                 id: row.id,
@@ -158,7 +158,7 @@ async fn record_return(
             outcome.replayed = replayed;
             Ok(outcome)
         };
-        match key {
+        match &key {
             Some(key) => idempotency::execute(c, Some(key), now, op),
             None => op(c),
         }

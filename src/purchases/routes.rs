@@ -305,7 +305,7 @@ async fn record(
                 lot,
                 balance,
                 replayed,
-            } = service::record(c, cmd, now.naive_utc())?;
+            } = service::record(c, cmd.clone(), now.naive_utc())?;
             let customer = purchase.customer_id.clone();
             let next_expiry = crate::points::ledger::next_expiry(c, &customer)?;
             let program = crate::program::repo::load(c)?;
@@ -326,7 +326,7 @@ async fn record(
             outcome.replayed = replayed;
             Ok(outcome)
         };
-        match key {
+        match &key {
             Some(key) => idempotency::execute(c, Some(key), now.naive_utc(), op),
             None => op(c),
         }
@@ -385,7 +385,8 @@ async fn page(
         if crate::customers::repo::find(c, &customer_id)?.is_none() {
             return Err(ApiError::not_found("Customer"));
         }
-        let rows = repo::list_for_customer(c, &customer_id, store.as_deref(), before, limit + 1)?;
+        let rows =
+            repo::list_for_customer(c, &customer_id, store.as_deref(), before.clone(), limit + 1)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let lines = repo::lines_of(c, &ids)?;
         let lots = repo::lots_of(c, &ids)?;

@@ -136,7 +136,7 @@ async fn redeem(
     let now = state.clock.now_naive();
     let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
-        idempotency::execute(conn, key, now, |c| {
+        idempotency::execute(conn, key.as_ref(), now, |c| {
             let Redeemed {
                 code,
                 reward,
@@ -246,7 +246,7 @@ async fn my_rewards(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now_naive();
     let (customer, balance, rewards) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        let id = caller.customer_id.0;
+        let id = caller.customer_id.0.clone();
         let customer =
             customers::repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Customer"))?;
         let balance = ledger::balance(c, &id, now)?;
@@ -335,7 +335,7 @@ async fn use_code(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let outcome = db::run(&state.pool, move |conn| {
-        idempotency::execute(conn, key, now, |c| {
+        idempotency::execute(conn, key.as_ref(), now, |c| {
             let row =
                 service::use_code(c, &actor, &code, store.as_deref(), purchase.as_deref(), now)?;
             Outcome::json(StatusCode::OK, &code_response(row, now))
@@ -363,7 +363,7 @@ async fn cancel_code(
     let actor = caller.actor();
     let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
-        idempotency::execute(conn, key, now, |c| {
+        idempotency::execute(conn, key.as_ref(), now, |c| {
             let (row, balance) = service::cancel_code(c, &actor, &code, store.as_deref(), now)?;
             let next = ledger::next_expiry(c, &row.customer_id)?;
             Outcome::json(

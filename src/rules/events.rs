@@ -189,8 +189,15 @@ async fn record_event(
     let actor = caller.actor();
     let customer_id = id.into_inner();
     let outcome = db::run(&state.pool, move |conn| {
-        idempotency::execute(conn, key, now.naive_utc(), |c| {
-            let response = record(c, &actor, &customer_id, &body, properties, now.naive_utc())?;
+        idempotency::execute(conn, key.as_ref(), now.naive_utc(), |c| {
+            let response = record(
+                c,
+                &actor,
+                &customer_id,
+                &body,
+                properties.clone(),
+                now.naive_utc(),
+            )?;
             Outcome::json(StatusCode::CREATED, &response)
         })
     })

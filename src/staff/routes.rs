@@ -105,7 +105,14 @@ async fn create(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {
-        service::create(c, &actor, email.into_inner(), hash, body.role, now)
+        service::create(
+            c,
+            &actor,
+            email.clone().into_inner(),
+            hash.clone(),
+            body.role,
+            now,
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(StaffResponse::try_from(row)?))
