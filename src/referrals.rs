@@ -9,7 +9,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{purchases, referral_payouts};
 use crate::points::EntryKind;
 use crate::points::ledger::{self, LedgerError, Posting};
-use crate::{customers, db, program, tiers};
+use crate::{customers, program, tiers};
 
 /// Pays the referral bonus if `purchase_id` is the referred customer's first purchase and its
 /// points are now available. Call inside the transaction that made them available.
@@ -42,7 +42,11 @@ pub fn maybe_pay(
     if referrer_points <= 0 && referred_points <= 0 {
         return Ok(());
     }
-    let inserted = diesel::insert_into(referral_payouts::table)
+    // Whoever pays first inserts the row; a duplicate is expected and must not abort the
+    // transaction (on PostgreSQL a caught unique violation already has).
+    // ON CONFLICT is backend SQL that diesel's MultiConnection does not render, so the one
+    // statement runs on whichever connection this is.
+    let insert = diesel::insert_into(referral_payouts::table)
         .values((
             referral_payouts::referred_customer_id.eq(customer_id),
             referral_payouts::referrer_customer_id.eq(&referrer),
@@ -51,11 +55,13 @@ pub fn maybe_pay(
             referral_payouts::referred_points.eq(referred_points),
             referral_payouts::paid_at.eq(now),
         ))
-        .execute(c);
-    match inserted {
-        Ok(_) => {}
-        Err(e) if db::is_unique_violation(&e) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        .on_conflict_do_nothing();
+    let inserted = match c {
+        DbConnection::Postgres(pg) => insert.execute(pg)?,
+        DbConnection::Sqlite(lite) => insert.execute(lite)?,
+    };
+    if inserted == 0 {
+        return Ok(());
     }
     for (who, points) in [
         (referrer.as_str(), referrer_points),

@@ -22,6 +22,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow
         .optional()
 }
 
+/// Locks the customer's row for the rest of the transaction (a no-op UPDATE, so it works on both
+/// databases), then reads it: a read-modify-write cannot lose a concurrent change.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {
+    diesel::update(customers::table.find(id))
+        .set(customers::updated_at.eq(customers::updated_at))
+        .execute(conn)?;
+    find(conn, id)
+}
+
 /// Finds a customer by the client's own id.
 pub fn find_by_external_id(
     conn: &mut DbConnection,

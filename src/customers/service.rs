@@ -151,7 +151,8 @@ pub fn update(
 ) -> Result<Customer, CustomerError> {
     let mut keys = CustomerFields::default();
     let result = db::write(conn, |c| {
-        let mut row = repo::find(c, id)?.ok_or(CustomerError::NotFound)?;
+        // Locked first, so a concurrent password change or PATCH is not written back over.
+        let mut row = repo::find_for_update(c, id)?.ok_or(CustomerError::NotFound)?;
         if editor == Editor::Customer && row.birthday.is_some() && changes.birthday.is_some() {
             return Err(CustomerError::BirthdayAlreadySet);
         }

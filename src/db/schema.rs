@@ -151,6 +151,16 @@ diesel::table! {
         earned_at -> Timestamp,
         available_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
+        expired -> BigInt,
+    }
+}
+
+diesel::table! {
+    lot_spends (source_type, source_id, lot_id) {
+        source_type -> Text,
+        source_id -> Text,
+        lot_id -> Text,
+        points -> BigInt,
     }
 }
 
@@ -319,6 +329,7 @@ diesel::joinable!(customer_tiers -> tiers (tier_id));
 diesel::joinable!(balances -> customers (customer_id));
 diesel::joinable!(point_lots -> customers (customer_id));
 diesel::joinable!(ledger_entries -> point_lots (lot_id));
+diesel::joinable!(lot_spends -> point_lots (lot_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
@@ -332,6 +343,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     purchase_returns,
     balances,
     point_lots,
+    lot_spends,
     ledger_entries,
     idempotency_keys,
     rewards,

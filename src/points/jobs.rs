@@ -1,5 +1,7 @@
 //! Point jobs. Each is idempotent, batch-limited and safe when several instances run it at once:
 //! a lot is claimed by a conditional UPDATE, and a unique index allows one release entry per lot.
+//! Like every writer of a customer's points, a job locks the customer's balance row first and
+//! only then claims the lot, so jobs and requests never wait for each other in opposite orders.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -91,6 +93,7 @@ fn release_lot(
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
+        ledger::lock(c, &lot.customer_id, now)?;
         // Returns may have taken some of the lot back while it was pending.
         let Some(remaining) = claim(c, &lot.id, "pending", "available")? else {
             return Ok(false);
@@ -144,12 +147,18 @@ fn expire_lot(
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
+        ledger::lock(c, &lot.customer_id, now)?;
         let Some(remaining) = claim(c, &lot.id, "available", "expired")? else {
             return Ok(false);
         };
         if remaining > 0 {
+            // What expired is kept on the lot, so a later return of the purchase does not take
+            // those points from the customer a second time.
             diesel::update(point_lots::table.find(&lot.id))
-                .set(point_lots::remaining.eq(0))
+                .set((
+                    point_lots::remaining.eq(0),
+                    point_lots::expired.eq(remaining),
+                ))
                 .execute(c)?;
             ledger::post(
                 c,

@@ -211,6 +211,7 @@ pub fn credit_new_lot(
         earned_at: now,
         available_at: now,
         expires_at,
+        expired: 0,
     };
     insert_lot(c, &lot)?;
     posting.lot_id = Some(lot.id);

@@ -95,6 +95,8 @@ pub struct LotRow {
     pub earned_at: NaiveDateTime,
     pub available_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    /// What expired of the lot and no return has matched yet.
+    pub expired: i64,
 }
 
 /// An immutable ledger entry. `points` moves the available balance, `pending` the pending one.

@@ -4,11 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::LotRow;
 use super::ledger::{self, LedgerError, Posting};
 use super::{BalanceRow, EntryKind, EntryRow};
 use crate::audit::{self, Actor};
 use crate::customers;
-use crate::db::schema::point_lots;
+use crate::db::schema::{lot_spends, point_lots};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::program;
@@ -95,7 +96,7 @@ pub fn adjust(
             ledger::post(c, posting, now)?
         };
         if a.points < 0 {
-            consume_lots(c, &a.customer_id, -a.points)?;
+            consume_lots(c, &a.customer_id, -a.points, None)?;
         }
         audit::record(c, actor, "points.adjust", "customer", &a.customer_id, now)?;
         let balance = ledger::balance(c, &a.customer_id, now)?;
@@ -105,10 +106,13 @@ pub fn adjust(
 
 /// Takes `amount` points out of the customer's available lots, soonest expiry first (lots that
 /// never expire last). Call after the balance debit, which guarantees the points are there.
+/// With `spent_by` (source type and id, e.g. a redemption's code) it records what each lot gave,
+/// so that [`refund_spends`] can give it back.
 pub fn consume_lots(
     c: &mut DbConnection,
     customer_id: &str,
     amount: i64,
+    spent_by: Option<(&str, &str)>,
 ) -> Result<(), PointsError> {
     let lots: Vec<(String, i64)> = point_lots::table
         .filter(point_lots::customer_id.eq(customer_id))
@@ -136,11 +140,89 @@ pub fn consume_lots(
         .execute(c)?;
         if changed == 1 {
             left -= take;
+            if let Some((source_type, source_id)) = spent_by {
+                diesel::insert_into(lot_spends::table)
+                    .values((
+                        lot_spends::source_type.eq(source_type),
+                        lot_spends::source_id.eq(source_id),
+                        lot_spends::lot_id.eq(&id),
+                        lot_spends::points.eq(take),
+                    ))
+                    .execute(c)?;
+            }
         }
     }
     if left > 0 {
         // The balance said the points were there; lots disagreeing is a bug, so roll back.
         return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
+    }
+    Ok(())
+}
+
+/// Gives back to the customer what `source` (type and id) spent, as `kind` entries: each lot it
+/// came from gets its share back and keeps its expiry. A lot that has expired since gets its
+/// share back as a new lot expiring when it did, so the expiry job takes it again; a spend made
+/// before lots were tracked comes back as one new lot expiring `expiry_months` from now.
+pub fn refund_spends(
+    c: &mut DbConnection,
+    customer_id: &str,
+    source: (&str, &str),
+    points: i64,
+    expiry_months: i64,
+    now: NaiveDateTime,
+) -> Result<(), PointsError> {
+    let (source_type, source_id) = source;
+    let spends: Vec<(LotRow, i64)> = lot_spends::table
+        .inner_join(point_lots::table)
+        .filter(lot_spends::source_type.eq(source_type))
+        .filter(lot_spends::source_id.eq(source_id))
+        .select((LotRow::as_select(), lot_spends::points))
+        .order(point_lots::id.asc())
+        .load(c)?;
+    let posting = |points: i64, lot: Option<&LotRow>| Posting {
+        customer_id: customer_id.to_owned(),
+        kind: EntryKind::Refund,
+        points,
+        pending: 0,
+        negative: 0,
+        source_type: source_type.to_owned(),
+        source_id: source_id.to_owned(),
+        lot_id: lot.map(|l| l.id.clone()),
+        note: None,
+        expires_at: lot.and_then(|l| l.expires_at),
+    };
+    let tracked: i64 = spends.iter().map(|(_, n)| n).sum();
+    if tracked != points {
+        if !spends.is_empty() {
+            // Recorded spends that do not add up to the code's points are a bug: roll back.
+            return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
+        }
+        ledger::credit_new_lot(c, posting(points, None), expiry_months, now)?;
+        return Ok(());
+    }
+    for (lot, n) in spends {
+        if lot.status == "available" {
+            diesel::update(point_lots::table.find(&lot.id))
+                .set(point_lots::remaining.eq(point_lots::remaining + n))
+                .execute(c)?;
+            ledger::post(c, posting(n, Some(&lot)), now)?;
+        } else {
+            let revived = LotRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                customer_id: customer_id.to_owned(),
+                source_type: source_type.to_owned(),
+                source_id: source_id.to_owned(),
+                points: n,
+                remaining: n,
+                status: "available".to_owned(),
+                earned_at: now,
+                available_at: now,
+                expires_at: lot.expires_at,
+                expired: 0,
+            };
+            ledger::insert_lot(c, &revived)?;
+            ledger::post(c, posting(n, Some(&revived)), now)?;
+        }
     }
     Ok(())
 }

@@ -121,6 +121,8 @@ pub fn record(
             .optional()?
             .filter(|p| reaches(&r, p))
             .ok_or(ReturnError::NotFound)?;
+        // The customer's balance first, as every writer of points does, then lines and lots.
+        ledger::lock(c, &purchase.customer_id, now)?;
         let (amount, points) = match &r.items {
             ReturnItems::Lines(items) => return_lines(c, &purchase, items)?,
             ReturnItems::Amount(amount) => return_amount(c, &purchase, *amount)?,
@@ -339,6 +341,18 @@ fn cumulative(points: i64, returned: i64, bought: i64) -> i64 {
     i64::try_from(i128::from(points) * i128::from(returned) / i128::from(bought)).unwrap_or(points)
 }
 
+/// Says what a reversal did not take: spent points forgiven, and points that had expired.
+fn return_note(forgiven: i64, expired: i64) -> Option<String> {
+    match (forgiven > 0, expired > 0) {
+        (false, false) => None,
+        (true, false) => Some(format!("{forgiven} points already spent were forgiven")),
+        (false, true) => Some(format!("{expired} points had already expired")),
+        (true, true) => Some(format!(
+            "{forgiven} points already spent were forgiven; {expired} points had already expired"
+        )),
+    }
+}
+
 /// Takes `points` back; returns what could not be covered (debt or forgiven).
 fn reverse(
     c: &mut DbConnection,
@@ -363,7 +377,19 @@ fn reverse(
         .execute(c)?;
     }
     let pending_lot = lot.as_ref().is_some_and(|l| l.status == "pending");
-    let rest = points - from_lot;
+    // Points of the lot that expired already left the balance: a return matches them first and
+    // takes nothing for them.
+    let from_expired = lot.as_ref().map_or(0, |l| l.expired.min(points - from_lot));
+    if let Some(l) = lot.as_ref().filter(|_| from_expired > 0) {
+        diesel::update(
+            point_lots::table
+                .find(&l.id)
+                .filter(point_lots::expired.ge(from_expired)),
+        )
+        .set(point_lots::expired.eq(point_lots::expired - from_expired))
+        .execute(c)?;
+    }
+    let rest = points - from_lot - from_expired;
     let balance = ledger::balance(c, customer, now)?;
     let spendable = if pending_lot {
         balance.available
@@ -394,14 +420,13 @@ fn reverse(
             source_type: "purchase".to_owned(),
             source_id: purchase.id.clone(),
             lot_id: lot.map(|l| l.id),
-            note: (uncovered > 0 && debt == 0)
-                .then(|| format!("{uncovered} points already spent were forgiven")),
+            note: return_note(uncovered - debt, from_expired),
             expires_at: None,
         },
         now,
     )?;
     if from_others > 0 {
-        consume_lots(c, customer, from_others)?;
+        consume_lots(c, customer, from_others, None)?;
     }
     Ok(uncovered)
 }

@@ -264,6 +264,9 @@ pub fn record(
             return replay(c, existing, &p, now);
         }
         let customer_id = resolve_customer(c, &p.customer)?;
+        // Decide under the customer's lock: the first-purchase bonus and the tier depend on
+        // history that a concurrent purchase of the same customer may be writing.
+        ledger::lock(c, &customer_id, now)?;
         let program = program::repo::load(c)?;
         let q = quote(c, &program, &customer_id, &p)?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -349,6 +352,7 @@ fn earn(
         earned_at: now,
         available_at: q.available_at,
         expires_at: q.expires_at,
+        expired: 0,
     };
     ledger::insert_lot(c, &lot)?;
     ledger::post(

@@ -16,6 +16,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RewardRow>>
         .optional()
 }
 
+/// Locks the reward's row for the rest of the transaction (a no-op UPDATE, so it works on both
+/// databases), then reads it: a read-modify-write cannot lose a concurrent change.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RewardRow>> {
+    diesel::update(rewards::table.find(id))
+        .set(rewards::updated_at.eq(rewards::updated_at))
+        .execute(conn)?;
+    find(conn, id)
+}
+
 /// Inserts a reward.
 pub fn insert(conn: &mut DbConnection, row: &RewardRow) -> QueryResult<()> {
     diesel::insert_into(rewards::table)

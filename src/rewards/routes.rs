@@ -76,7 +76,7 @@ pub struct CreateReward {
 }
 
 /// Changes to a reward: absent fields stay; `null` clears stock, limit and validity dates.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateReward {
     name: Option<LocalizedText>,
@@ -279,7 +279,7 @@ async fn create(
         ensure_tier(c, row.min_tier_id.as_deref())?;
         repo::insert(c, &row)?;
         audit::record(c, &actor, "reward.create", "reward", &row.id, now)?;
-        Ok(RewardResponse::from(row))
+        Ok(RewardResponse::from(row.clone()))
     })
     .await
 }
@@ -342,8 +342,11 @@ async fn update(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {
+        let b = b.clone();
         db::write(c, |c| -> Result<RewardRow, ApiError> {
-            let mut r = repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
+            // Locked first: a redemption's stock decrement cannot fall between read and write.
+            let mut r =
+                repo::find_for_update(c, &id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
             if let Some(v) = b.name {
                 r.name = v.to_stored();
             }

@@ -133,9 +133,7 @@ pub fn redeem(
         {
             return Err(RewardError::LimitReached(limit));
         }
-        if !repo::take_stock(c, reward_id)? {
-            return Err(RewardError::OutOfStock);
-        }
+        // One lock order everywhere: the balance (locked above), then lots, codes, rewards.
         let code = CodeRow {
             code: generate_code(),
             reward_id: reward.id.clone(),
@@ -154,7 +152,6 @@ pub fn redeem(
             cancelled_at: None,
             redeemed_store_id: store.map(str::to_owned),
         };
-        repo::insert_code(c, &code)?;
         ledger::post(
             c,
             Posting {
@@ -171,7 +168,16 @@ pub fn redeem(
             },
             now,
         )?;
-        consume_lots(c, customer_id, reward.cost_points)?;
+        consume_lots(
+            c,
+            customer_id,
+            reward.cost_points,
+            Some(("code", code.code.as_str())),
+        )?;
+        repo::insert_code(c, &code)?;
+        if !repo::take_stock(c, reward_id)? {
+            return Err(RewardError::OutOfStock);
+        }
         audit::record(c, actor, "reward.redeem", "customer", customer_id, now)?;
         let balance = ledger::balance(c, customer_id, now)?;
         Ok(Redeemed {
@@ -230,25 +236,29 @@ pub fn cancel_code(
         let row = repo::find_code(c, code)?
             .filter(|r| bound_store.is_none_or(|s| r.redeemed_store_id.as_deref() == Some(s)))
             .ok_or(RewardError::CodeNotFound)?;
+        // One lock order everywhere: the balance, then lots, codes, rewards.
+        ledger::lock(c, &row.customer_id, now)?;
         let status = row.status_at(now).to_owned();
-        if status != "issued" || !repo::mark_cancelled(c, code, now)? {
+        if status != "issued" {
             return Err(RewardError::NotCancellable(status));
         }
-        repo::return_stock(c, &row.reward_id)?;
         let settings = program::repo::load(c)?;
-        let refund = Posting {
-            customer_id: row.customer_id.clone(),
-            kind: EntryKind::Refund,
-            points: row.points_spent,
-            pending: 0,
-            negative: 0,
-            source_type: "code".to_owned(),
-            source_id: code.to_owned(),
-            lot_id: None,
-            note: None,
-            expires_at: None,
-        };
-        ledger::credit_new_lot(c, refund, settings.expiry_months, now)?;
+        crate::points::service::refund_spends(
+            c,
+            &row.customer_id,
+            ("code", code),
+            row.points_spent,
+            settings.expiry_months,
+            now,
+        )?;
+        if !repo::mark_cancelled(c, code, now)? {
+            // Used or cancelled by someone else since it was read: the refund rolls back.
+            let now_status = repo::find_code(c, code)?
+                .map(|r| r.status_at(now).to_owned())
+                .unwrap_or(status);
+            return Err(RewardError::NotCancellable(now_status));
+        }
+        repo::return_stock(c, &row.reward_id)?;
         audit::record(c, actor, "code.cancel", "code", code, now)?;
         let balance = ledger::balance(c, &row.customer_id, now)?;
         let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;

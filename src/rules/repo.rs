@@ -43,6 +43,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RuleRow>> {
         .optional()
 }
 
+/// Locks the rule's row for the rest of the transaction (a no-op UPDATE, so it works on both
+/// databases), then reads it: a read-modify-write cannot lose a concurrent change.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RuleRow>> {
+    diesel::update(earning_rules::table.find(id))
+        .set(earning_rules::updated_at.eq(earning_rules::updated_at))
+        .execute(conn)?;
+    find(conn, id)
+}
+
 /// Inserts or replaces a rule.
 pub fn save(conn: &mut DbConnection, row: &RuleRow) -> QueryResult<()> {
     let updated = diesel::update(earning_rules::table.find(&row.id))

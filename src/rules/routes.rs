@@ -199,7 +199,7 @@ async fn create(
             &new.id,
             now,
         )?;
-        response(new)
+        response(new.clone())
     })
     .await
 }
@@ -241,10 +241,11 @@ async fn update(
     let actor = caller.actor();
     let saved = db::run(&state.pool, move |c| {
         db::write(c, |c| -> Result<RuleRow, ApiError> {
-            let current = repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Earning rule"))?;
+            let current = repo::find_for_update(c, &id)?
+                .ok_or_else(|| ApiError::not_found("Earning rule"))?;
             let mut doc: serde_json::Value =
                 serde_json::from_str(&current.params).map_err(|e| ApiError::internal(e.into()))?;
-            merge(&mut doc, patch);
+            merge(&mut doc, patch.clone());
             let body: RuleBody = serde_json::from_value(doc).map_err(|e| {
                 ApiError::bad_request("invalid_body", format!("The patched rule is invalid: {e}"))
             })?;

@@ -71,11 +71,15 @@ pub fn update(
         .execute(conn)
 }
 
-/// Active admins.
-pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
-    staff::table
-        .filter(staff::role.eq("admin"))
-        .filter(staff::active.eq(true))
-        .count()
-        .get_result(conn)
+/// Locks every active admin's row for the rest of the transaction and returns how many there
+/// are. A concurrent demotion that committed first is seen (PostgreSQL re-checks a row it waited
+/// for), so two admins demoting each other cannot both count the other.
+pub fn lock_active_admins(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::update(
+        staff::table
+            .filter(staff::role.eq("admin"))
+            .filter(staff::active.eq(true)),
+    )
+    .set(staff::updated_at.eq(staff::updated_at))
+    .execute(conn)
 }

@@ -81,6 +81,8 @@ pub fn update(
     now: NaiveDateTime,
 ) -> Result<StaffRow, StaffError> {
     db::write(conn, |c| {
+        // Decided under the lock: the count below cannot be raced past.
+        let active_admins = repo::lock_active_admins(c)?;
         let mut row = repo::find(c, id)?.ok_or(StaffError::NotFound)?;
         let was_active_admin = row.active && row.role == Role::Admin.as_str();
         if let Some(role) = role {
@@ -90,7 +92,7 @@ pub fn update(
             row.active = active;
         }
         let stays_active_admin = row.active && row.role == Role::Admin.as_str();
-        if was_active_admin && !stays_active_admin && repo::count_active_admins(c)? <= 1 {
+        if was_active_admin && !stays_active_admin && active_admins <= 1 {
             return Err(StaffError::LastAdmin);
         }
         row.updated_at = now;

@@ -24,6 +24,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TierRow>> {
         .optional()
 }
 
+/// Locks the tier's row for the rest of the transaction (a no-op UPDATE, so it works on both
+/// databases), then reads it: a read-modify-write cannot lose a concurrent change.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TierRow>> {
+    diesel::update(tiers::table.find(id))
+        .set(tiers::updated_at.eq(tiers::updated_at))
+        .execute(conn)?;
+    find(conn, id)
+}
+
 /// Inserts a tier.
 pub fn insert(conn: &mut DbConnection, row: &TierRow) -> QueryResult<()> {
     diesel::insert_into(tiers::table)

@@ -38,7 +38,7 @@ pub struct CreateTier {
 }
 
 /// Changes to a tier.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTier {
     name: Option<LocalizedText>,
@@ -163,7 +163,7 @@ async fn create(
     idempotency::created(&state, &req, &caller, &canonical, move |c| {
         repo::insert(c, &row).map_err(taken)?;
         audit::record(c, &actor, "tier.create", "tier", &row.id, now)?;
-        Ok(TierResponse::from(row))
+        Ok(TierResponse::from(row.clone()))
     })
     .await
 }
@@ -184,8 +184,10 @@ async fn update(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {
+        let b = b.clone();
         db::write(c, |c| -> Result<TierRow, ApiError> {
-            let mut t = repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Tier"))?;
+            let mut t =
+                repo::find_for_update(c, &id)?.ok_or_else(|| ApiError::not_found("Tier"))?;
             if let Some(v) = b.name {
                 t.name = v.to_stored();
             }

@@ -1,0 +1,202 @@
+//! Expiry and the lots behind it: a return never takes back points that already expired, and a
+//! cancelled code gives its points back to the lots they came from, with their expiry.
+
+use patron::clock::Clock as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, ok};
+use crate::program::set_program;
+use crate::purchases::purchase;
+
+const SCOPES: &[&str] = &[
+    "customers:write",
+    "purchases:write",
+    "points:read",
+    "points:write",
+    "rewards:redeem",
+    "codes:use",
+];
+
+async fn setup() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    set_program(&app, json!({"pending_days": 0, "expiry_months": 1})).await;
+    let key = app.api_key(SCOPES).await;
+    let id = app.customer(&key, json!({"email": "a@example.com"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (app, key, id)
+}
+
+/// A purchase at the clock's current time.
+async fn buy(app: &TestApp, key: &str, id: &str, external_id: &str, total: i64) -> String {
+    let mut p = purchase(external_id, id, total);
+    p["occurred_at"] = json!(app.clock.now().to_rfc3339());
+    ok(app.post("/v1/purchases", key, p).await, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn balance(app: &TestApp, key: &str, id: &str) -> Value {
+    ok(
+        app.get(&format!("/v1/customers/{id}/points"), key).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn expire(app: &TestApp) -> u64 {
+    let (pool, clock): (patron::db::Pool, patron::clock::SharedClock) =
+        (app.pool.clone(), app.clock.clone());
+    tokio::task::spawn_blocking(move || patron::points::jobs::expire_points(&pool, &clock))
+        .await
+        .unwrap()
+        .unwrap()
+        .items
+}
+
+#[tokio::test]
+async fn a_return_after_its_points_expired_takes_back_only_what_had_not_expired() {
+    let (app, key, id) = setup().await;
+    let first = buy(&app, &key, &id, "o-1", 10_000).await;
+    // 30 of the first purchase's 100 points are spent before they expire.
+    ok(
+        app.client
+            .post(app.url(&format!("/v1/customers/{id}/points/adjustments")))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "spend")
+            .json(&json!({"points": -30, "reason": "spent"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.clock.advance(chrono::Duration::days(20));
+    buy(&app, &key, &id, "o-2", 10_000).await;
+    app.clock.advance(chrono::Duration::days(15));
+    assert_eq!(expire(&app).await, 1, "the first purchase's lot expires");
+    let b = balance(&app, &key, &id).await;
+    assert_eq!(
+        (b["available"].as_i64(), b["expired"].as_i64()),
+        (Some(100), Some(70))
+    );
+    // Returning all of it reverses 100 points: 70 had expired already, only the 30 spent
+    // ones are taken from the second purchase's points.
+    let ret = ok(
+        app.post(
+            &format!("/v1/purchases/{first}/returns"),
+            &key,
+            json!({"external_id": "r-1", "amount_minor": 10_000}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(ret["points_reversed"], 100);
+    assert_eq!(ret["balance"]["available"], 70);
+    let history = ok(
+        app.get(&format!("/v1/customers/{id}/points/history?limit=1"), &key)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let entry = &history["data"][0];
+    assert_eq!(
+        (entry["kind"].as_str(), entry["points"].as_i64()),
+        (Some("reverse"), Some(-30))
+    );
+    assert_eq!(entry["note"], "70 points had already expired");
+}
+
+async fn reward(app: &TestApp) -> String {
+    let marketer = app.staff_token("marketer").await;
+    ok(
+        app.post(
+            "/v1/rewards",
+            &marketer,
+            json!({"name": "Mug", "kind": "gift", "cost_points": 60, "code_validity_days": 90}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn redeem(app: &TestApp, key: &str, id: &str, reward: &str) -> String {
+    ok(
+        app.client
+            .post(app.url(&format!("/v1/customers/{id}/redemptions")))
+            .bearer_auth(key)
+            .header("Idempotency-Key", "redeem")
+            .json(&json!({"reward_id": reward}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn cancel(app: &TestApp, key: &str, code: &str) -> Value {
+    ok(
+        app.client
+            .post(app.url(&format!("/v1/codes/{code}/cancel")))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_cancelled_code_gives_its_points_back_with_the_expiry_they_had() {
+    let (app, key, id) = setup().await;
+    let reward = reward(&app).await;
+    buy(&app, &key, &id, "o-1", 10_000).await;
+    let expires = balance(&app, &key, &id).await["next_expiry"]["at"].clone();
+    let code = redeem(&app, &key, &id, &reward).await;
+    assert_eq!(balance(&app, &key, &id).await["next_expiry"]["points"], 40);
+    app.clock.advance(chrono::Duration::days(10));
+    let cancelled = cancel(&app, &key, &code).await;
+    assert_eq!(cancelled["balance"]["available"], 100);
+    assert_eq!(
+        cancelled["balance"]["next_expiry"],
+        json!({"points": 100, "at": expires}),
+        "the 60 points expire with the lot they came from, not ten days later"
+    );
+}
+
+#[tokio::test]
+async fn points_refunded_from_a_lot_that_expired_meanwhile_expire_again() {
+    let (app, key, id) = setup().await;
+    let reward = reward(&app).await;
+    buy(&app, &key, &id, "o-1", 10_000).await;
+    let code = redeem(&app, &key, &id, &reward).await;
+    app.clock.advance(chrono::Duration::days(35));
+    assert_eq!(expire(&app).await, 1);
+    assert_eq!(balance(&app, &key, &id).await["available"], 0);
+    let cancelled = cancel(&app, &key, &code).await;
+    assert_eq!(cancelled["balance"]["available"], 60);
+    assert_eq!(cancelled["balance"]["next_expiry"]["points"], 60);
+    assert_eq!(
+        expire(&app).await,
+        1,
+        "the refunded points were already due"
+    );
+    let b = balance(&app, &key, &id).await;
+    assert_eq!(
+        (b["available"].as_i64(), b["expired"].as_i64()),
+        (Some(0), Some(100))
+    );
+}
