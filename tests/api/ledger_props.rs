@@ -1,71 +1,347 @@
-//! Property test of the ledger: random sequences of purchases, partial returns, redemptions,
-//! code cancels, adjustments, releases and expiries with a moving clock, run through the
-//! services on a real database. After every step each balance column equals the sum of its
-//! history column, nothing is below zero, and the lots hold exactly the available and pending points.
+//! Property test of the ledger through the real HTTP surface: random sequences of purchases
+//! (with lines, an earning rule, a first-purchase bonus and a tier multiplier), returns by lines
+//! and by amount, redemptions, code cancels, adjustments, releases and expiries, for several
+//! customers, with a moving clock. Every response is checked: a 5xx, or a refusal other than the
+//! business rules' own, fails the test. After every step, for every customer: each balance column
+//! equals the sum of its history column, nothing is below zero, the history continues entry by
+//! entry in `seq` order, and the lots hold exactly the available and pending points.
+//!
+//! The concurrent variant sends each batch of operations at once (and runs the jobs beside
+//! them); on PostgreSQL that is where lock order and retries are proven.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
-use patron::audit::Actor;
-use patron::clock::{Clock, SettableClock, SharedClock};
+use patron::clock::{Clock, SharedClock};
 use patron::db::schema::{balances, ledger_entries, point_lots};
-use patron::db::{self, DbConnection};
-use patron::program::{ProgramSettings, ReturnPolicy};
-use patron::purchases::returns::{self, NewReturn, ReturnItems};
-use patron::purchases::service::{self as purchases, CustomerRef, NewPurchase};
-use patron::rewards::{self, RewardRow};
-use patron::{customers, points, program};
 use proptest::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
-use crate::helpers::TestDb;
+use crate::helpers::TestApp;
+use crate::program::set_program;
+
+const CUSTOMERS: usize = 3;
+const CATEGORIES: [&str; 2] = ["coffee", "tea"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Purchase(i64),
-    Return { purchase: usize, amount: i64 },
-    Redeem,
+    /// Lines of (category, quantity, unit price); without lines, `total` is the amount.
+    Purchase {
+        customer: usize,
+        lines: Vec<(usize, i64, i64)>,
+        total: i64,
+    },
+    ReturnAmount {
+        purchase: usize,
+        amount: i64,
+    },
+    ReturnLine {
+        purchase: usize,
+        line: usize,
+        quantity: i64,
+    },
+    Redeem(usize),
     Cancel(usize),
-    Adjust(i64),
+    Adjust {
+        customer: usize,
+        points: i64,
+    },
     Release,
     Expire,
     Advance(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    let line = (0..CATEGORIES.len(), 1i64..4, 100i64..8_000);
     prop_oneof![
-        4 => (100i64..50_000).prop_map(Op::Purchase),
-        2 => (0usize..8, 1i64..30_000).prop_map(|(purchase, amount)| Op::Return { purchase, amount }),
-        2 => Just(Op::Redeem),
+        4 => (0..CUSTOMERS, proptest::collection::vec(line, 0..4), 100i64..30_000)
+            .prop_map(|(customer, lines, total)| Op::Purchase { customer, lines, total }),
+        2 => (0usize..12, 1i64..20_000).prop_map(|(purchase, amount)| Op::ReturnAmount { purchase, amount }),
+        1 => (0usize..12, 0usize..3, 1i64..3)
+            .prop_map(|(purchase, line, quantity)| Op::ReturnLine { purchase, line, quantity }),
+        2 => (0..CUSTOMERS).prop_map(Op::Redeem),
         1 => (0usize..8).prop_map(Op::Cancel),
-        2 => (-400i64..400).prop_filter("non-zero", |p| *p != 0).prop_map(Op::Adjust),
+        2 => (0..CUSTOMERS, -400i64..400)
+            .prop_filter("non-zero", |(_, p)| *p != 0)
+            .prop_map(|(customer, points)| Op::Adjust { customer, points }),
         2 => Just(Op::Release),
         2 => Just(Op::Expire),
         2 => (1i64..60).prop_map(Op::Advance),
     ]
 }
 
-fn check_invariants(c: &mut DbConnection, customer: &str) {
+/// The program, rules, tier, reward and customers every case starts from.
+struct World {
+    app: TestApp,
+    key: String,
+    customers: Vec<String>,
+    reward: String,
+}
+
+/// What the operations have made so far: purchases with their line skus, and codes.
+#[derive(Default)]
+struct Made {
+    purchases: Vec<(String, Vec<String>)>,
+    codes: Vec<String>,
+}
+
+async fn world(allow_negative: bool, pending_days: i64) -> World {
+    let app = TestApp::spawn().await;
+    let policy = if allow_negative {
+        "allow_negative"
+    } else {
+        "within_balance"
+    };
+    set_program(
+        &app,
+        json!({"pending_days": pending_days, "expiry_months": 1, "return_policy": policy}),
+    )
+    .await;
+    let key = app
+        .api_key(&[
+            "customers:write",
+            "purchases:write",
+            "points:read",
+            "points:write",
+            "rewards:redeem",
+            "codes:use",
+        ])
+        .await;
+    let marketer = app.staff_token("marketer").await;
+    for (path, body) in [
+        (
+            "/v1/earning-rules",
+            json!({"name": "Coffee", "kind": "multiplier", "multiplier_percent": 200, "match": {"category": "coffee"}}),
+        ),
+        (
+            "/v1/earning-rules",
+            json!({"name": "Welcome", "kind": "first_purchase_bonus", "points": 50}),
+        ),
+        (
+            "/v1/tiers",
+            json!({"name": "Gold", "threshold": 300, "multiplier_percent": 150}),
+        ),
+    ] {
+        let resp = app.post(path, &marketer, body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "{path}");
+    }
+    let resp = app
+        .post(
+            "/v1/rewards",
+            &marketer,
+            json!({"name": "Gift", "kind": "gift", "cost_points": 60, "stock": 25, "code_validity_days": 30}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let reward = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut customers = Vec::new();
+    for i in 0..CUSTOMERS {
+        let c = app
+            .customer(&key, json!({"email": format!("p{i}@example.com")}))
+            .await;
+        customers.push(c["id"].as_str().unwrap().to_owned());
+    }
+    World {
+        app,
+        key,
+        customers,
+        reward,
+    }
+}
+
+/// The request an operation sends, with the statuses (and problem codes) the business rules
+/// allow; `None` for the jobs and the clock.
+fn request(
+    w: &World,
+    made: &Made,
+    step: usize,
+    op: &Op,
+) -> Option<(reqwest::RequestBuilder, &'static [(u16, &'static str)])> {
+    let app = &w.app;
+    let post = |path: String| {
+        app.client
+            .request(Method::POST, app.url(&path))
+            .bearer_auth(&w.key)
+    };
+    let now = app.clock.now();
+    match op {
+        Op::Purchase {
+            customer,
+            lines,
+            total,
+        } => {
+            let lines: Vec<Value> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, (cat, q, price))| {
+                    json!({"sku": format!("sku-{step}-{i}"), "category": CATEGORIES[*cat], "quantity": q, "unit_price_minor": price})
+                })
+                .collect();
+            let total: i64 = if lines.is_empty() {
+                *total
+            } else {
+                lines
+                    .iter()
+                    .map(|l| {
+                        l["quantity"].as_i64().unwrap() * l["unit_price_minor"].as_i64().unwrap()
+                    })
+                    .sum()
+            };
+            let body = json!({"external_id": format!("o-{step}"), "customer_id": w.customers[*customer],
+                "channel": "store", "occurred_at": now.to_rfc3339(), "currency": "USD",
+                "total_minor": total, "lines": lines});
+            Some((post("/v1/purchases".into()).json(&body), &[(201, "")]))
+        }
+        Op::ReturnAmount { purchase, amount } => {
+            let (id, _) = made.purchases.get(*purchase)?;
+            let body = json!({"external_id": format!("r-{step}"), "amount_minor": amount});
+            Some((
+                post(format!("/v1/purchases/{id}/returns")).json(&body),
+                // A purchase with lines is returned by lines.
+                &[
+                    (201, ""),
+                    (422, "return_exceeds_purchase"),
+                    (422, "invalid_return"),
+                ],
+            ))
+        }
+        Op::ReturnLine {
+            purchase,
+            line,
+            quantity,
+        } => {
+            let (id, skus) = made.purchases.get(*purchase)?;
+            let sku = skus.get(*line)?;
+            let body = json!({"external_id": format!("r-{step}"), "lines": [{"sku": sku, "quantity": quantity}]});
+            Some((
+                post(format!("/v1/purchases/{id}/returns")).json(&body),
+                &[(201, ""), (422, "return_exceeds_purchase")],
+            ))
+        }
+        Op::Redeem(customer) => Some((
+            post(format!(
+                "/v1/customers/{}/redemptions",
+                w.customers[*customer]
+            ))
+            .header("Idempotency-Key", format!("k-{step}"))
+            .json(&json!({"reward_id": w.reward})),
+            &[
+                (201, ""),
+                (422, "insufficient_points"),
+                (422, "out_of_stock"),
+            ],
+        )),
+        Op::Cancel(i) => {
+            let code = made.codes.get(*i)?;
+            Some((
+                post(format!("/v1/codes/{code}/cancel")),
+                &[(200, ""), (409, "code_not_cancellable")],
+            ))
+        }
+        Op::Adjust { customer, points } => Some((
+            post(format!(
+                "/v1/customers/{}/points/adjustments",
+                w.customers[*customer]
+            ))
+            .header("Idempotency-Key", format!("k-{step}"))
+            .json(&json!({"points": points, "reason": "prop"})),
+            &[(201, ""), (422, "insufficient_points")],
+        )),
+        Op::Release | Op::Expire | Op::Advance(_) => None,
+    }
+}
+
+/// Sends the request and checks that the answer is one the business rules allow.
+async fn send(req: reqwest::RequestBuilder, allowed: &[(u16, &str)], what: &str) -> Value {
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = body["code"].as_str().unwrap_or("");
+    assert!(
+        allowed
+            .iter()
+            .any(|(s, c)| *s == status && (c.is_empty() || *c == code)),
+        "{what} answered {status}: {body}"
+    );
+    body
+}
+
+fn record(made: &mut Made, op: &Op, body: &Value) {
+    match op {
+        Op::Purchase { .. } if body["id"].is_string() => {
+            let skus = body["lines"]
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .map(|l| l["sku"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            made.purchases
+                .push((body["id"].as_str().unwrap_or("").to_owned(), skus));
+        }
+        Op::Redeem(_) if body["reward"].is_object() => {
+            if let Some(code) = body["code"].as_str() {
+                made.codes.push(code.to_owned());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn job(app: &TestApp, op: &Op) -> tokio::task::JoinHandle<()> {
+    let (pool, clock): (patron::db::Pool, SharedClock) = (app.pool.clone(), app.clock.clone());
+    let expire = matches!(op, Op::Expire);
+    tokio::task::spawn_blocking(move || {
+        let report = if expire {
+            patron::points::jobs::expire_points(&pool, &clock)
+        } else {
+            patron::points::jobs::release_pending(&pool, &clock)
+        };
+        report.expect("the job runs");
+    })
+}
+
+fn check_invariants(app: &TestApp, customer: &str) {
+    let mut conn = app.pool.get().unwrap();
+    let c = &mut *conn;
     let (available, pending, negative): (i64, i64, i64) = balances::table
         .find(customer)
         .select((balances::available, balances::pending, balances::negative))
         .first(c)
         .unwrap();
-    let entries: Vec<(i64, i64, i64)> = ledger_entries::table
+    let entries: Vec<(i64, i64, i64, i64, i64, i64)> = ledger_entries::table
         .filter(ledger_entries::customer_id.eq(customer))
+        .order(ledger_entries::seq.asc())
         .select((
+            ledger_entries::seq,
             ledger_entries::points,
             ledger_entries::pending,
             ledger_entries::negative,
+            ledger_entries::balance_after,
+            ledger_entries::pending_after,
         ))
         .load(c)
         .unwrap();
-    let sum = entries
-        .iter()
-        .fold((0, 0, 0), |(a, p, n), e| (a + e.0, p + e.1, n + e.2));
+    let (mut a, mut p, mut n) = (0, 0, 0);
+    for (i, e) in entries.iter().enumerate() {
+        a += e.1;
+        p += e.2;
+        n += e.3;
+        assert_eq!(e.0, i as i64 + 1, "seq counts up without gaps");
+        assert_eq!(
+            (e.4, e.5),
+            (a, p),
+            "entry {} continues from the one before",
+            e.0
+        );
+    }
     assert_eq!(
         (available, pending, negative),
-        sum,
+        (a, p, n),
         "balance equals the sum of history"
     );
     assert!(available >= 0 && pending >= 0 && negative >= 0);
@@ -100,124 +376,80 @@ fn check_invariants(c: &mut DbConnection, customer: &str) {
     );
 }
 
-fn run(ops: Vec<Op>, policy: ReturnPolicy, pending_days: i64) {
-    let test_db = TestDb::fresh();
-    let pool = db::connect(test_db.url(), 2, std::time::Duration::from_secs(30)).unwrap();
-    let mut conn = pool.get().unwrap();
-    db::migrations::run_pending(&mut conn).unwrap();
-    let clock = Arc::new(SettableClock::new(
-        Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap(),
-    ));
-    let shared: SharedClock = clock.clone();
-    let settings = ProgramSettings {
-        pending_days,
-        expiry_months: 1,
-        return_policy: policy,
-        ..ProgramSettings::default()
-    };
-    program::repo::save(&mut conn, &settings, clock.now_naive()).unwrap();
-    let fields = customers::model::CustomerFields {
-        email: Some("p@example.com".into()),
-        ..Default::default()
-    };
-    let customer =
-        customers::service::create(&mut conn, &Actor::System, fields, vec![], clock.now_naive())
-            .unwrap()
-            .row
-            .id;
-    let now = clock.now_naive();
-    let reward = RewardRow {
-        id: "reward".into(),
-        name: "\"Gift\"".into(),
-        description: "\"\"".into(),
-        kind: "gift".into(),
-        percent_off: None,
-        amount_off_minor: None,
-        sku: None,
-        cost_points: 60,
-        min_tier_id: None,
-        stock: None,
-        per_customer_limit: None,
-        valid_from: None,
-        valid_until: None,
-        code_validity_days: 30,
-        active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    rewards::repo::insert(&mut conn, &reward).unwrap();
-    let (mut purchases_made, mut codes) = (Vec::new(), Vec::new());
-    for (step, op) in ops.into_iter().enumerate() {
-        let now = clock.now_naive();
-        match op {
-            Op::Purchase(total) => {
-                let p = NewPurchase {
-                    external_id: format!("o-{step}"),
-                    customer: CustomerRef::Id(customer.clone()),
-                    store_id: None,
-                    channel: "store".into(),
-                    occurred_at: now,
-                    currency: "USD".into(),
-                    total_minor: total,
-                    lines: vec![],
-                    request_hash: format!("h-{step}"),
-                };
-                purchases_made.push(purchases::record(&mut conn, p, now).unwrap().purchase.id);
-            }
-            Op::Return { purchase, amount } => {
-                if let Some(id) = purchases_made.get(purchase) {
-                    let r = NewReturn {
-                        purchase_id: id.clone(),
-                        bound_store: None,
-                        external_id: format!("r-{step}"),
-                        items: ReturnItems::Amount(amount),
-                        request_hash: format!("h-{step}"),
-                    };
-                    // Returning more than is left is refused; that is fine here.
-                    let _ = returns::record(&mut conn, r, now);
-                }
-            }
-            Op::Redeem => {
-                if let Ok(r) = rewards::service::redeem(
-                    &mut conn,
-                    &Actor::System,
-                    &customer,
-                    "reward",
-                    None,
-                    now,
-                ) {
-                    codes.push(r.code.code);
-                }
-            }
-            Op::Cancel(i) => {
-                if let Some(code) = codes.get(i) {
-                    let _ =
-                        rewards::service::cancel_code(&mut conn, &Actor::System, code, None, now);
-                }
-            }
-            Op::Adjust(points) => {
-                let a = points::service::Adjustment {
-                    customer_id: customer.clone(),
-                    points,
-                    reason: "prop".into(),
-                    note_for_customer: None,
-                };
-                let _ = points::service::adjust(&mut conn, &Actor::System, a, now);
-            }
-            Op::Release => {
-                points::jobs::release_pending(&pool, &shared).unwrap();
-            }
-            Op::Expire => {
-                points::jobs::expire_points(&pool, &shared).unwrap();
-            }
-            Op::Advance(days) => clock.advance(Duration::days(days)),
-        }
-        check_invariants(&mut conn, &customer);
+fn check_all(w: &World) {
+    for c in &w.customers {
+        check_invariants(&w.app, c);
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One operation at a time, the invariants after each.
+fn run(ops: Vec<Op>, allow_negative: bool, pending_days: i64) {
+    runtime().block_on(async {
+        let w = world(allow_negative, pending_days).await;
+        let mut made = Made::default();
+        for (step, op) in ops.iter().enumerate() {
+            match op {
+                Op::Advance(days) => w.app.clock.advance(Duration::days(*days)),
+                Op::Release | Op::Expire => job(&w.app, op).await.unwrap(),
+                _ => {
+                    if let Some((req, allowed)) = request(&w, &made, step, op) {
+                        let body = send(req, allowed, &format!("step {step} {op:?}")).await;
+                        record(&mut made, op, &body);
+                    }
+                }
+            }
+            check_all(&w);
+        }
+    });
+}
+
+/// Batches of operations sent all at once, with the jobs running beside them; the invariants
+/// after each batch.
+fn run_concurrently(batches: Vec<Vec<Op>>, allow_negative: bool, pending_days: i64) {
+    runtime().block_on(async {
+        let w = world(allow_negative, pending_days).await;
+        let mut made = Made::default();
+        for (b, batch) in batches.iter().enumerate() {
+            let mut requests = Vec::new();
+            let mut jobs = Vec::new();
+            for (i, op) in batch.iter().enumerate() {
+                let step = b * 100 + i;
+                match op {
+                    Op::Advance(days) => w.app.clock.advance(Duration::days(*days)),
+                    Op::Release | Op::Expire => jobs.push(job(&w.app, op)),
+                    _ => {
+                        if let Some((req, allowed)) = request(&w, &made, step, op) {
+                            let what = format!("batch {b} step {i} {op:?}");
+                            requests.push((
+                                op.clone(),
+                                tokio::spawn(async move { send(req, allowed, &what).await }),
+                            ));
+                        }
+                    }
+                }
+            }
+            for (op, r) in requests {
+                let body = r.await.expect("the request task finished");
+                record(&mut made, &op, &body);
+            }
+            for j in jobs {
+                j.await.expect("the job finished");
+            }
+            check_all(&w);
+        }
+    });
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn every_balance_is_explained_by_its_history_under_random_operations(
@@ -225,7 +457,15 @@ proptest! {
         allow_negative in any::<bool>(),
         pending_days in 0i64..20,
     ) {
-        let policy = if allow_negative { ReturnPolicy::AllowNegative } else { ReturnPolicy::WithinBalance };
-        run(ops, policy, pending_days);
+        run(ops, allow_negative, pending_days);
+    }
+
+    #[test]
+    fn concurrent_operations_keep_every_balance_explained_by_its_history(
+        batches in proptest::collection::vec(proptest::collection::vec(op(), 1..12), 1..6),
+        allow_negative in any::<bool>(),
+        pending_days in 0i64..20,
+    ) {
+        run_concurrently(batches, allow_negative, pending_days);
     }
 }
