@@ -7,8 +7,6 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_actix_web::{AppExt, scope};
 
 use crate::auth::passwords;
@@ -104,7 +102,7 @@ impl Application {
                         .configure(rules::events::config),
                 )
                 .split_for_parts();
-            let doc = OpenApiJson(openapi_document(api));
+            let doc = OpenApiJson::new(api);
             app.app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(web::Data::new(doc))
@@ -141,28 +139,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// Fills in the document's title and the bearer scheme every secured route refers to.
-fn openapi_document(mut api: OpenApi) -> String {
-    api.info = InfoBuilder::new()
-        .title("Patron")
-        .version(env!("CARGO_PKG_VERSION"))
-        .description(Some("Loyalty club and customer profile service. Errors are RFC 9457 problem+json with a stable `code`."))
-        .build();
-    let components = api.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            Http::builder()
-                .scheme(HttpAuthScheme::Bearer)
-                .description(Some(
-                    "A staff token (POST /v1/auth/login), an API key (pk_…) or a customer token.",
-                ))
-                .build(),
-        ),
-    );
-    serde_json::to_string(&api).unwrap_or_default()
 }
 
 /// Creates the first admin on an empty database; returns (email, password) if a password was generated.

@@ -23,11 +23,14 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    /// 1–100 characters.
+    /// Not blank, up to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// At least one scope.
+    #[schema(min_items = 1)]
     scopes: Vec<Scope>,
-    /// Binds the key to one store (1–100 characters).
+    /// Binds the key to one store (not blank, up to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     store_id: Option<String>,
 }
 

@@ -64,7 +64,7 @@ impl fmt::Display for Role {
 macro_rules! scopes {
     ($($variant:ident => $name:literal),+ $(,)?) => {
         /// An API key scope.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum Scope {
             $(#[doc = $name] #[serde(rename = $name)] $variant,)+
         }
@@ -104,6 +104,20 @@ scopes! {
     EventsWrite => "events:write",
     TokensIssue => "tokens:issue",
 }
+
+// Written by hand: the derive cannot see the serde renames made inside `scopes!`, and would list
+// the Rust variant names instead of the wire names.
+impl utoipa::PartialSchema for Scope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An API key scope."))
+            .enum_values(Some(Scope::ALL.iter().map(|s| s.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for Scope {}
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -24,7 +24,8 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
-    #[schema(value_type = String, format = Password)]
+    /// At most 1024 bytes.
+    #[schema(value_type = String, format = Password, max_length = 1024)]
     password: SecretString,
 }
 

@@ -27,25 +27,33 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
+    /// Not blank, up to 200 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     first_name: Option<Option<String>>,
+    /// Not blank, up to 200 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     last_name: Option<Option<String>>,
+    /// E.164 (spaces, dashes, dots and parentheses are removed first).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     phone: Option<Option<String>>,
+    /// `en`, `fa`, `ar`, `en-GB`…
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z]{2})?\s*$")]
     locale: Option<Option<String>>,
+    /// IANA name, e.g. `Asia/Tehran`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     time_zone: Option<Option<String>>,
+    /// `email`, `sms` or `push`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*(email|sms|push)\s*$")]
     preferred_channel: Option<Option<String>>,
-    /// Accepted only while no birthday is stored (422 `birthday_already_set` otherwise).
+    /// `YYYY-MM-DD` (from 1900, not in the future) or `--MM-DD`. Accepted only while no birthday
+    /// is stored (422 `birthday_already_set` otherwise).
+    #[schema(pattern = r"^\s*([0-9]{4}|-)-[0-9]{2}-[0-9]{2}\s*$")]
     birthday: Option<String>,
     consents: Option<ConsentsPatch>,
 }
@@ -54,10 +62,11 @@ pub struct UpdateMe {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
-    #[schema(value_type = Option<String>, format = Password)]
+    /// At most 1024 bytes.
+    #[schema(value_type = Option<String>, format = Password, max_length = 1024)]
     current_password: Option<SecretString>,
     /// 8 characters to 1024 bytes.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     new_password: SecretString,
 }
 
@@ -72,8 +81,9 @@ async fn me(state: web::Data<AppState>, caller: CustomerCaller) -> Result<HttpRe
 
 /// Change the customer's own profile.
 #[utoipa::path(tag = "me", request_body = UpdateMe, security(("bearer" = [])),
-    responses((status = 200, body = CustomerResponse), (status = 400, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = CustomerResponse), (status = 400, body = Problem),
+        (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem),
+        (status = 422, description = "`birthday_already_set`, `customer_unidentifiable`", body = Problem)))]
 #[patch("/me")]
 async fn update_me(
     state: web::Data<AppState>,

@@ -61,32 +61,43 @@ pub struct ConsentsPatch {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomer {
-    /// The client's own id (unique, up to 200 characters).
+    /// The client's own id (unique, not blank, up to 200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     external_id: Option<String>,
-    /// Trimmed and lower-cased; unique.
+    /// Trimmed and lower-cased, at most 254 bytes then; unique.
     email: Option<String>,
-    /// E.164, e.g. `+989121234567`; unique.
+    /// E.164, e.g. `+989121234567` (spaces, dashes, dots and parentheses are removed first); unique.
     phone: Option<String>,
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     first_name: Option<String>,
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     last_name: Option<String>,
-    /// `YYYY-MM-DD` or `--MM-DD`, not in the future.
+    /// `YYYY-MM-DD` (from 1900, not in the future) or `--MM-DD`.
+    #[schema(pattern = r"^\s*([0-9]{4}|-)-[0-9]{2}-[0-9]{2}\s*$")]
     birthday: Option<String>,
     /// IANA name, e.g. `Asia/Tehran`.
     time_zone: Option<String>,
     /// `en`, `fa`, `ar`, `en-GB`…
+    #[schema(pattern = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z]{2})?\s*$")]
     locale: Option<String>,
     /// `email`, `sms` or `push`.
+    #[schema(pattern = r"^\s*(email|sms|push)\s*$")]
     preferred_channel: Option<String>,
     /// All false when omitted.
     #[serde(default)]
     consents: ConsentsBody,
-    /// Up to 50 tags of up to 64 characters.
+    /// Up to 50 tags, each not blank and up to 64 characters.
     #[serde(default)]
+    #[schema(schema_with = validate::tags_schema)]
     tags: Vec<String>,
-    /// Up to 50 string attributes.
+    /// Up to 50 string attributes: keys not blank and up to 64 characters, values up to 1024.
     #[serde(default)]
+    #[schema(schema_with = validate::attributes_schema)]
     attributes: BTreeMap<String, String>,
-    /// A referral code the customer signed up with.
+    /// A referral code the customer signed up with (not blank, up to 200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     referral_code_used: Option<String>,
 }
 
@@ -94,35 +105,48 @@ pub struct CreateCustomer {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomer {
+    /// Not blank, up to 200 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub external_id: Option<Option<String>>,
+    /// Trimmed and lower-cased, at most 254 bytes then.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// E.164 (spaces, dashes, dots and parentheses are removed first).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
+    /// Not blank, up to 200 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub first_name: Option<Option<String>>,
+    /// Not blank, up to 200 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub last_name: Option<Option<String>>,
+    /// `YYYY-MM-DD` (from 1900, not in the future) or `--MM-DD`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*([0-9]{4}|-)-[0-9]{2}-[0-9]{2}\s*$")]
     pub birthday: Option<Option<String>>,
+    /// IANA name, e.g. `Asia/Tehran`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub time_zone: Option<Option<String>>,
+    /// `en`, `fa`, `ar`, `en-GB`…
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z]{2})?\s*$")]
     pub locale: Option<Option<String>>,
+    /// `email`, `sms` or `push`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*(email|sms|push)\s*$")]
     pub preferred_channel: Option<Option<String>>,
     pub consents: Option<ConsentsPatch>,
+    /// Replaces the tags: up to 50, each not blank and up to 64 characters.
+    #[schema(schema_with = validate::tags_schema_nullable)]
     pub tags: Option<Vec<String>>,
+    /// Replaces the attributes: up to 50; keys not blank and up to 64 characters, values up to 1024.
+    #[schema(schema_with = validate::attributes_schema_nullable)]
     pub attributes: Option<BTreeMap<String, String>>,
 }
 
@@ -201,6 +225,7 @@ pub struct ListQuery {
     /// Customers carrying this tag.
     tag: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Cursor from the previous page.
     cursor: Option<String>,
@@ -332,8 +357,10 @@ impl UpdateCustomer {
 
 /// Create a customer.
 #[utoipa::path(tag = "customers", request_body = CreateCustomer, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the first answer is replayed for the same request")),
     responses((status = 201, body = CustomerResponse), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem)))]
+        (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem),
+        (status = 422, description = "`unknown_referral_code`", body = Problem)))]
 #[post("/customers")]
 async fn create(
     state: web::Data<AppState>,
@@ -388,7 +415,8 @@ async fn get_by_external_id(
 /// Change a customer.
 #[utoipa::path(tag = "customers", request_body = UpdateCustomer, security(("bearer" = [])),
     responses((status = 200, body = CustomerResponse), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem),
+        (status = 422, description = "`customer_unidentifiable`", body = Problem)))]
 #[patch("/customers/{id}")]
 async fn update(
     state: web::Data<AppState>,

@@ -50,13 +50,14 @@ impl Check {
     }
 }
 
-/// Trimmed text of 1..=`max` characters.
+/// Text of at most `max` characters, not blank; trimmed.
 pub fn text(raw: &str, max: usize) -> Result<String, String> {
     let value = raw.trim();
     if value.is_empty() {
         return Err("must not be empty".to_owned());
     }
-    if value.chars().count() > max {
+    // The limit applies to what was sent, as the OpenAPI document's `maxLength` says.
+    if raw.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
     Ok(value.to_owned())
@@ -175,4 +176,59 @@ pub fn attributes(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, Str
         }
     }
     Ok(raw.clone())
+}
+
+/// OpenAPI schema of customer tags, mirroring [`tags`].
+pub fn tags_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_TAG_LEN)),
+        )
+        .max_items(Some(MAX_TAGS))
+        .build()
+}
+
+/// [`tags_schema`], or null.
+pub fn tags_schema_nullable() -> utoipa::openapi::Array {
+    let mut schema = tags_schema();
+    schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::schema::Type::Array,
+        utoipa::openapi::schema::Type::Null,
+    ]);
+    schema
+}
+
+/// OpenAPI schema of string attributes, mirroring [`attributes`].
+pub fn attributes_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_ATTRIBUTE_VALUE))
+                .into(),
+        )))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_ATTRIBUTE_KEY)),
+        ))
+        .max_properties(Some(MAX_ATTRIBUTES))
+        .build()
+}
+
+/// [`attributes_schema`], or null.
+pub fn attributes_schema_nullable() -> utoipa::openapi::Object {
+    let mut schema = attributes_schema();
+    schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::schema::Type::Object,
+        utoipa::openapi::schema::Type::Null,
+    ]);
+    schema
 }

@@ -1,9 +1,10 @@
 //! Operations: health, readiness, metrics, the OpenAPI document and the API reference page.
 
 pub mod metrics;
+pub mod openapi;
 
-use actix_web::http::header::ContentType;
-use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, web};
+use actix_web::http::header::{ALLOW, ContentType};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, http::StatusCode, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,9 +13,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::error::{ApiError, Problem};
 
-/// The OpenAPI document, rendered once per worker.
-#[derive(Debug, Clone)]
-pub struct OpenApiJson(pub String);
+pub use openapi::OpenApiJson;
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -74,33 +73,44 @@ async fn metrics_text(metrics: web::Data<metrics::Metrics>) -> Result<HttpRespon
 async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(doc.0.clone())
+        .body(doc.json().to_owned())
 }
 
 /// The API reference page.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/html", body = String)))]
 #[get("/docs")]
 async fn docs(doc: web::Data<OpenApiJson>) -> HttpResponse {
-    let spec: serde_json::Value = serde_json::from_str(&doc.0).unwrap_or_default();
+    let spec: serde_json::Value = serde_json::from_str(doc.json()).unwrap_or_default();
     let html = utoipa_redoc::Redoc::new(spec).to_html();
     HttpResponse::Ok()
         .content_type(ContentType::html())
         .body(html)
 }
 
-/// Unknown paths get 404 `not_found`; known paths with another method get 405 `method_not_allowed`.
-pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(if req.resource_map().has_resource(req.path()) {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        )
-    } else {
-        ApiError::new(
+/// Unknown paths get 404 `not_found`; known paths with another method get 405
+/// `method_not_allowed` with `Allow` listing the methods the path has (RFC 9110), taken from the
+/// OpenAPI document, which lists every route.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let allowed = req
+        .app_data::<web::Data<OpenApiJson>>()
+        .map(|doc| doc.allowed_methods(req.path()).join(", "))
+        .unwrap_or_default();
+    if allowed.is_empty() {
+        return ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("No route for {}", req.path()),
         )
-    })
+        .error_response();
+    }
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
 }

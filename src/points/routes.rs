@@ -228,10 +228,13 @@ async fn my_history(
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
     /// Non-zero, at most 1,000,000,000 either way; negative takes points away (never below zero).
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     points: i64,
-    /// Why (1–200 characters; kept in the audit log).
+    /// Why (not blank, up to 200 characters; kept in the audit log).
+    #[schema(min_length = 1, max_length = 200)]
     reason: String,
-    /// Shown to the customer in their history instead of the reason.
+    /// Shown to the customer in their history instead of the reason (not blank, up to 200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     note_for_customer: Option<String>,
 }
 

@@ -13,8 +13,10 @@ use crate::error::FieldError;
 #[serde(deny_unknown_fields)]
 pub struct EarnRate {
     /// Minor units of spend (e.g. 100 = 1.00).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub spend_minor: i64,
     /// Points earned for that spend.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub points: i64,
 }
 
@@ -33,8 +35,10 @@ pub enum ReturnPolicy {
 #[serde(deny_unknown_fields)]
 pub struct Referral {
     /// Points for the customer who referred.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub referrer_points: i64,
     /// Points for the new customer.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub referred_points: i64,
 }
 
@@ -43,20 +47,27 @@ pub struct Referral {
 #[serde(deny_unknown_fields)]
 pub struct ProgramSettings {
     /// ISO 4217 code of the program's one currency.
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: String,
     /// Base earning rate.
     pub earn_rate: EarnRate,
     /// Days points stay pending (the return window), 0–365.
+    #[schema(minimum = 0, maximum = 365)]
     pub pending_days: i64,
     /// Months after which an earned lot expires; 0 = never.
+    #[schema(minimum = 0, maximum = 120)]
     pub expiry_months: i64,
     /// Days before expiry that customers are warned.
+    #[schema(minimum = 0, maximum = 365)]
     pub expiry_warning_days: i64,
     /// Rolling window of qualifying points for tiers, in months.
+    #[schema(minimum = 1, maximum = 120)]
     pub tier_window_months: i64,
     /// Days a customer keeps a tier after falling below it, before the review downgrades.
+    #[schema(minimum = 0, maximum = 365)]
     pub tier_grace_days: i64,
     /// What one point is worth, in minor units (for the liability report).
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub point_value_minor: i64,
     /// How returns treat points already spent.
     pub return_policy: ReturnPolicy,

@@ -29,7 +29,7 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct ReturnLine {
     sku: String,
-    /// At least 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     quantity: i64,
 }
 
@@ -37,9 +37,14 @@ pub struct ReturnLine {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
-    /// The return's id in the store's system: recorded once.
+    /// The return's id in the store's system: recorded once. Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     external_id: String,
+    /// 1 to 500 lines; give either `lines` or `amount_minor`.
+    #[schema(min_items = 1, max_items = 500)]
     lines: Option<Vec<ReturnLine>>,
+    /// For a purchase recorded without lines.
+    #[schema(minimum = 1, maximum = 10_000_000_000_000_i64)]
     amount_minor: Option<i64>,
 }
 

@@ -52,12 +52,19 @@ pub enum Channel {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     sku: String,
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     category: Option<String>,
-    /// At least 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     quantity: i64,
-    /// Minor units, at least 0.
+    /// Minor units.
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     unit_price_minor: i64,
 }
 
@@ -66,19 +73,27 @@ pub struct LineBody {
 #[serde(deny_unknown_fields)]
 pub struct PurchaseRequest {
     /// The order's id in the store's system: a purchase is recorded once per `external_id`.
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     external_id: String,
     customer_id: Option<String>,
     customer_external_id: Option<String>,
     /// Must match the API key's store when the key is bound to one (the key's store is used when omitted).
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     store_id: Option<String>,
     channel: Channel,
+    /// Not more than 5 minutes in the future.
     occurred_at: DateTime<Utc>,
     /// ISO 4217; must be the program's currency.
+    #[schema(pattern = r"^[A-Z]{3}$")]
     currency: String,
-    /// Minor units, at least 1. Equal to the sum of the lines when lines are given.
+    /// Minor units. Equal to the sum of the lines when lines are given.
+    #[schema(minimum = 1, maximum = 10_000_000_000_000_i64)]
     total_minor: i64,
     /// Up to 500 lines.
     #[serde(default)]
+    #[schema(max_items = 500)]
     lines: Vec<LineBody>,
 }
 

@@ -91,9 +91,11 @@ fn code_response(c: CodeRow, now: chrono::NaiveDateTime) -> CodeResponse {
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UseCodeRequest {
-    /// Defaults to the API key's store.
+    /// Defaults to the API key's store. Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     store_id: Option<String>,
-    /// The order the code was used on.
+    /// The order the code was used on. Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     purchase_external_id: Option<String>,
 }
 
@@ -171,7 +173,7 @@ async fn redeem(
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
     responses((status = 201, body = RedemptionResponse), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem),
-        (status = 422, description = "`insufficient_points`, `out_of_stock`, `reward_limit_reached`, `reward_unavailable`", body = Problem)))]
+        (status = 422, description = "`insufficient_points`, `out_of_stock`, `reward_limit_reached`, `reward_unavailable`, `tier_required`", body = Problem)))]
 #[post("/customers/{id}/redemptions")]
 async fn redeem_for_customer(
     state: web::Data<AppState>,
@@ -196,8 +198,8 @@ async fn redeem_for_customer(
 /// The customer redeems a reward. Needs an `Idempotency-Key`.
 #[utoipa::path(tag = "me", request_body = RedeemRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = RedemptionResponse), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = RedemptionResponse), (status = 400, body = Problem), (status = 404, description = "`not_found`: no such reward", body = Problem),
+        (status = 422, description = "`insufficient_points`, `out_of_stock`, `reward_limit_reached`, `reward_unavailable`, `tier_required`", body = Problem)))]
 #[post("/me/redemptions")]
 async fn redeem_mine(
     state: web::Data<AppState>,
@@ -347,6 +349,7 @@ async fn use_code(
 
 /// Cancel an unused code; its points come back.
 #[utoipa::path(tag = "codes", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the first answer is replayed for the same request")),
     responses((status = 200, body = CancelResponse), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`code_not_cancellable`", body = Problem)))]
 #[post("/codes/{code}/cancel")]

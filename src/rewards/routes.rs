@@ -53,23 +53,30 @@ pub struct CreateReward {
     name: LocalizedText,
     description: Option<LocalizedText>,
     kind: RewardKind,
-    /// 1–100, for `percent_discount`.
+    /// Required for `percent_discount`, refused for other kinds.
+    #[schema(minimum = 1, maximum = 100)]
     percent_off: Option<i64>,
-    /// For `amount_discount`.
+    /// Required for `amount_discount`, refused for other kinds.
+    #[schema(minimum = 1)]
     amount_off_minor: Option<i64>,
-    /// For `free_product`.
+    /// Required (not blank) for `free_product`.
     sku: Option<String>,
-    /// 1 to 1,000,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     cost_points: i64,
     /// Units left; unlimited when absent.
+    #[schema(minimum = 0)]
     stock: Option<i64>,
     /// Codes one customer may hold (unused or used); unlimited when absent.
+    #[schema(minimum = 1)]
     per_customer_limit: Option<i64>,
     valid_from: Option<DateTime<Utc>>,
+    /// After `valid_from`.
     valid_until: Option<DateTime<Utc>>,
-    /// Days a code stays valid after redemption (default 30).
-    /// Only customers in this tier or a higher one may redeem it.
+    /// Only customers in this tier or a higher one may redeem it (422 `unknown_tier` if there is
+    /// no such tier).
     min_tier_id: Option<String>,
+    /// Days a code stays valid after redemption (default 30).
+    #[schema(minimum = 1, maximum = 3650)]
     code_validity_days: Option<i64>,
     /// Default true.
     active: Option<bool>,
@@ -81,12 +88,13 @@ pub struct CreateReward {
 pub struct UpdateReward {
     name: Option<LocalizedText>,
     description: Option<LocalizedText>,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     cost_points: Option<i64>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     stock: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     per_customer_limit: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -97,6 +105,7 @@ pub struct UpdateReward {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     min_tier_id: Option<Option<String>>,
+    #[schema(minimum = 1, maximum = 3650)]
     code_validity_days: Option<i64>,
     active: Option<bool>,
 }
@@ -239,7 +248,9 @@ fn naive(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
 
 /// Create a reward.
 #[utoipa::path(tag = "rewards", request_body = CreateReward, security(("bearer" = [])),
-    responses((status = 201, body = RewardResponse), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the first answer is replayed for the same request")),
+    responses((status = 201, body = RewardResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, description = "`unknown_tier`", body = Problem)))]
 #[post("/rewards")]
 async fn create(
     state: web::Data<AppState>,
@@ -329,7 +340,8 @@ async fn get_one(
 
 /// Change a reward.
 #[utoipa::path(tag = "rewards", request_body = UpdateReward, security(("bearer" = [])),
-    responses((status = 200, body = RewardResponse), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = RewardResponse), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "`unknown_tier`", body = Problem)))]
 #[patch("/rewards/{id}")]
 async fn update(
     state: web::Data<AppState>,

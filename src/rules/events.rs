@@ -34,11 +34,15 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
-    /// 1–100 characters, e.g. `review_written`.
+    /// Not blank, up to 100 characters, e.g. `review_written`.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// Not more than 5 minutes in the future.
     occurred_at: DateTime<Utc>,
-    /// Free-form string properties (up to 50).
+    /// Free-form string properties: up to 50; keys not blank and up to 64 characters, values up
+    /// to 1024.
     #[serde(default)]
+    #[schema(schema_with = validate::attributes_schema)]
     properties: std::collections::BTreeMap<String, String>,
 }
 

@@ -82,6 +82,8 @@ impl RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
+    /// Not blank, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: RuleKind,
     #[serde(default = "yes")]
@@ -94,19 +96,25 @@ pub struct RuleBody {
     pub store_ids: Vec<String>,
     /// store, web, app, phone, marketplace.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::purchases::routes::Channel>)]
     pub channels: Vec<String>,
-    /// 100–1000, for `multiplier`.
+    /// Required for `multiplier`, refused for other kinds.
+    #[schema(minimum = 100, maximum = 1000)]
     pub multiplier_percent: Option<i64>,
     /// For `multiplier`.
     #[serde(rename = "match")]
     pub line_match: Option<LineMatch>,
-    /// For the bonuses.
+    /// Required for the bonuses, refused for `multiplier`.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub points: Option<i64>,
-    /// For `purchase_bonus`.
+    /// Required for `purchase_bonus`, refused for other kinds.
+    #[schema(minimum = 1)]
     pub min_total_minor: Option<i64>,
-    /// For `event_bonus`.
+    /// Required for `event_bonus` (not blank, up to 100 characters), refused for other kinds.
+    #[schema(min_length = 1, max_length = 100)]
     pub event_name: Option<String>,
     /// For `event_bonus`: awards per period.
+    #[schema(minimum = 1)]
     pub limit: Option<i64>,
     /// For `event_bonus`; `lifetime` when `limit` is set without it.
     pub limit_period: Option<LimitPeriod>,

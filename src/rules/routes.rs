@@ -174,6 +174,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
 
 /// Create an earning rule.
 #[utoipa::path(tag = "earning-rules", request_body = RuleBody, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the first answer is replayed for the same request")),
     responses((status = 201, body = RuleResponse), (status = 400, body = Problem), (status = 403, body = Problem)))]
 #[post("/earning-rules")]
 async fn create(

@@ -58,7 +58,7 @@ impl TryFrom<StaffRow> for StaffResponse {
 pub struct CreateStaff {
     email: String,
     /// At least 12 characters, at most 1024 bytes.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     password: SecretString,
     role: Role,
 }
@@ -81,7 +81,7 @@ pub struct StaffList {
 /// Create a staff member.
 #[utoipa::path(tag = "staff", request_body = CreateStaff, security(("bearer" = [])),
     responses((status = 201, body = StaffResponse), (status = 400, body = Problem),
-        (status = 403, body = Problem), (status = 409, body = Problem)))]
+        (status = 403, body = Problem), (status = 409, description = "`staff_exists`", body = Problem)))]
 #[post("/staff")]
 async fn create(
     state: web::Data<AppState>,
@@ -149,7 +149,7 @@ async fn list(
 /// Change a staff member's role or active flag.
 #[utoipa::path(tag = "staff", request_body = UpdateStaff, security(("bearer" = [])),
     responses((status = 200, body = StaffResponse), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 422, description = "`last_admin`", body = Problem)))]
 #[patch("/staff/{id}")]
 async fn update(
     state: web::Data<AppState>,

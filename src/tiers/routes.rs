@@ -30,8 +30,10 @@ pub fn config(cfg: &mut ServiceConfig) {
 pub struct CreateTier {
     name: LocalizedText,
     /// Qualifying points earned in the last `tier_window_months` needed (unique per tier).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     threshold: i64,
     /// Earning multiplier, 100–1000 (150 = ×1.5). Default 100.
+    #[schema(minimum = 100, maximum = 1000)]
     multiplier_percent: Option<i64>,
     #[serde(default)]
     benefits: Vec<LocalizedText>,
@@ -42,7 +44,9 @@ pub struct CreateTier {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTier {
     name: Option<LocalizedText>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     threshold: Option<i64>,
+    #[schema(minimum = 100, maximum = 1000)]
     multiplier_percent: Option<i64>,
     benefits: Option<Vec<LocalizedText>>,
 }
@@ -136,6 +140,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse
 
 /// Create a tier.
 #[utoipa::path(tag = "tiers", request_body = CreateTier, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "optional; the first answer is replayed for the same request")),
     responses((status = 201, body = TierResponse), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 409, description = "`tier_threshold_taken`", body = Problem)))]
 #[post("/tiers")]
@@ -171,7 +176,7 @@ async fn create(
 /// Change a tier. Customers keep their tier until the next purchase or review.
 #[utoipa::path(tag = "tiers", request_body = UpdateTier, security(("bearer" = [])),
     responses((status = 200, body = TierResponse), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, description = "`tier_threshold_taken`", body = Problem)))]
 #[patch("/tiers/{id}")]
 async fn update(
     state: web::Data<AppState>,

@@ -146,3 +146,145 @@ async fn docs_page_is_html() {
     let html = resp.text().await.unwrap();
     assert!(html.contains("redoc"), "{html}");
 }
+
+async fn openapi(app: &TestApp) -> Value {
+    ok(
+        app.request(Method::GET, "/openapi.json", None, None).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Every operation of the document, as (method, path, operation).
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((method.clone(), path.clone(), op.clone()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn openapi_scope_enum_lists_the_wire_names() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let scopes: Vec<&str> = doc["components"]["schemas"]["Scope"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            "customers:read",
+            "customers:write",
+            "purchases:write",
+            "points:read",
+            "points:write",
+            "rewards:redeem",
+            "codes:use",
+            "tickets:write",
+            "feedback:write",
+            "events:write",
+            "tokens:issue",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn openapi_error_responses_are_problem_json_with_the_shared_statuses() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let mut ids = std::collections::HashSet::new();
+    for (method, path, op) in operations(&doc) {
+        let responses = op["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = response["content"].as_object().unwrap();
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    ["application/problem+json"],
+                    "{method} {path} {status}"
+                );
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem"
+                );
+            }
+        }
+        let has = |s: &str| responses.contains_key(s);
+        if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            assert!(has("401") && has("403") && has("429"), "{method} {path}");
+            assert_eq!(responses["429"]["headers"]["Retry-After"]["required"], true);
+        }
+        if op.get("requestBody").is_some() {
+            assert!(has("400") && has("413") && has("415"), "{method} {path}");
+        }
+        if path.contains('{') {
+            assert!(has("404"), "{method} {path}");
+        }
+        let operation_id = op["operationId"].as_str().unwrap().to_owned();
+        assert!(
+            ids.insert(operation_id),
+            "{method} {path}: operationId reused"
+        );
+    }
+    let purchase = &doc["paths"]["/v1/purchases"]["post"]["responses"];
+    assert!(
+        purchase["409"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("`purchase_conflict`")
+    );
+    assert!(
+        purchase["422"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("`idempotency_key_reused`")
+    );
+}
+
+#[tokio::test]
+async fn openapi_request_schemas_carry_the_enforced_limits() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let purchase = &schemas["PurchaseRequest"]["properties"];
+    assert_eq!(purchase["external_id"]["minLength"], 1);
+    assert_eq!(purchase["external_id"]["maxLength"], 200);
+    assert_eq!(purchase["lines"]["maxItems"], 500);
+    assert_eq!(purchase["total_minor"]["minimum"], 1);
+    let limit = doc["paths"]["/v1/customers"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()
+        .clone();
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(limit["schema"]["maximum"], 200);
+}
+
+#[tokio::test]
+async fn another_method_on_a_known_path_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .request(Method::PUT, "/v1/customers/some-id", None, None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET, PATCH");
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+
+    let resp = app.request(Method::DELETE, "/healthz", None, None).await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET");
+
+    let resp = app.request(Method::GET, "/v1/nowhere", None, None).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.headers().get("allow").is_none());
+}
