@@ -37,12 +37,20 @@ impl<T> FromRequest for Body<T> {
 
 impl<T: DeserializeOwned> Body<T> {
     /// Reads and parses the body: 415 without a JSON content type, 413 past the size limit, 400
-    /// for malformed JSON, a value of the wrong shape, or text holding control characters.
+    /// for malformed JSON, anything but an object, a value of the wrong shape, or text holding
+    /// control characters.
     pub async fn read(mut self) -> Result<T, ApiError> {
         let value = web::Json::<Value>::from_request(&self.req, &mut self.payload)
             .await
             .map_err(from_extractor)?
             .into_inner();
+        // Every Patron body is an object; serde would also take a struct as a positional array.
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "The request body must be a JSON object",
+            ));
+        }
         let mut bad = Vec::new();
         find_control_chars(&value, &mut String::new(), &mut bad);
         if !bad.is_empty() {

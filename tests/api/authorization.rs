@@ -183,6 +183,14 @@ async fn text_with_nul_or_control_characters_is_refused_with_400() {
         "invalid_path",
     )
     .await;
+    // A body is an object: serde alone would read a struct from a positional array.
+    problem(
+        app.patch(&format!("/v1/customers/{id}"), &key, json!([null, null]))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
     // Nothing was stored.
     let list = ok(app.get("/v1/customers", &key).await, StatusCode::OK).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
