@@ -52,7 +52,7 @@ impl OpenApiJson {
                 let mut methods = Vec::new();
                 for (method, op) in item.iter_mut() {
                     methods.push(method.to_ascii_uppercase());
-                    complete_operation(path, op);
+                    complete_operation(path, method, op);
                 }
                 methods.sort();
                 routes.push((segments(path), methods));
@@ -104,7 +104,7 @@ fn matches(template: &[String], path: &[String]) -> bool {
 
 /// Adds the statuses an operation shares with every operation of its kind, and serves every error
 /// as problem+json.
-fn complete_operation(path: &str, op: &mut Value) {
+fn complete_operation(path: &str, method: &str, op: &mut Value) {
     let params: Vec<(String, String, bool)> = op
         .get("parameters")
         .and_then(Value::as_array)
@@ -180,8 +180,10 @@ fn complete_operation(path: &str, op: &mut Value) {
     if cursor {
         add(responses, "400", &["invalid_cursor"]);
     }
-    // Every route with an id in its path looks that object up.
+    // Every route with an id in its path looks that object up; control characters in the path
+    // are refused before routing (body::refuse_control_chars_in_url).
     if in_path {
+        add(responses, "400", &["invalid_path"]);
         add(responses, "404", &["not_found"]);
     }
     // The Idempotency-Key mechanism (idempotency.rs).
@@ -211,8 +213,12 @@ fn complete_operation(path: &str, op: &mut Value) {
         add(responses, "429", &["rate_limited"]);
     }
     // Every /v1 route reads the database; a pool that cannot hand out a connection is a 503.
+    // A write that keeps losing deadlock or serialization races after its retries (db::run).
     if path.starts_with("/v1/") {
         add(responses, "503", &["database_unavailable"]);
+        if method != "get" {
+            add(responses, "503", &["database_busy"]);
+        }
     }
     if let Some(limited) = responses.get_mut("429") {
         limited["headers"]["Retry-After"] = json!({

@@ -296,7 +296,7 @@ impl PurchaseRequest {
 #[utoipa::path(tag = "purchases", request_body = PurchaseRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "optional; the external_id already makes retries safe")),
     responses((status = 201, body = PurchaseResponse), (status = 200, description = "already recorded (retry)", body = PurchaseResponse),
-        (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 409, description = "`purchase_conflict`", body = Problem),
         (status = 422, description = "`unknown_customer`, `currency_mismatch`", body = Problem)))]
 #[post("/purchases")]
@@ -352,7 +352,7 @@ async fn record(
 
 /// Compute the points a purchase would earn, without recording anything.
 #[utoipa::path(tag = "purchases", request_body = PurchaseRequest, security(("bearer" = [])),
-    responses((status = 200, body = PreviewResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = PreviewResponse), (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 422, body = Problem)))]
 #[post("/purchases/preview")]
 async fn preview(

@@ -306,7 +306,7 @@ async fn get_code(
 /// Use a code at the till (once). Needs an `Idempotency-Key`.
 #[utoipa::path(tag = "codes", request_body = UseCodeRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 200, body = CodeResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = CodeResponse), (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 404, body = Problem), (status = 409, description = "`code_not_usable` (used, cancelled or expired)", body = Problem)))]
 #[post("/codes/{code}/use")]
 async fn use_code(
