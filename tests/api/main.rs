@@ -23,4 +23,5 @@ mod rewards;
 mod rules;
 mod staff_and_keys;
 mod store_binding;
+mod tier_references;
 mod tiers;
