@@ -23,5 +23,6 @@ mod rewards;
 mod rules;
 mod staff_and_keys;
 mod store_binding;
+mod throttling;
 mod tier_references;
 mod tiers;
