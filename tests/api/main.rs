@@ -7,6 +7,7 @@ mod adjustments;
 mod auth;
 mod authorization;
 mod cli;
+mod code_privacy;
 mod customers;
 mod errors;
 mod history_order;
