@@ -168,7 +168,9 @@ pub fn qualifying(
         .filter(qualifying_points::month.ge(month_of(first)))
         .select(qualifying_points::points)
         .load(conn)?;
-    Ok(points.iter().sum::<i64>().max(0))
+    // Summed in i128: tier thresholds are far below i64::MAX, so a larger sum reads as i64::MAX.
+    let sum: i128 = points.iter().map(|p| i128::from(*p)).sum();
+    Ok(i64::try_from(sum.max(0)).unwrap_or(i64::MAX))
 }
 
 /// Records a tier change.

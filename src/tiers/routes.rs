@@ -61,6 +61,7 @@ impl From<TierRow> for TierResponse {
     fn from(t: TierRow) -> Self {
         Self {
             name: LocalizedText::from_stored(&t.name),
+            // Checked as the row was loaded.
             benefits: serde_json::from_str(&t.benefits).unwrap_or_default(),
             id: t.id,
             threshold: t.threshold,
