@@ -9,8 +9,8 @@ use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 use utoipa_actix_web::{AppExt, scope};
 
-use crate::auth::passwords;
-use crate::auth::rate_limit::Limiter;
+use crate::auth::passwords::PasswordGate;
+use crate::auth::rate_limit::{CredentialThrottle, Limiter};
 use crate::auth::tokens::TokenService;
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -37,6 +37,10 @@ pub struct AppState {
     pub login_limiter: Limiter,
     /// Requests per API key.
     pub api_key_limiter: Limiter,
+    /// Failed credentials per client address.
+    pub credential_throttle: CredentialThrottle,
+    /// Bounded argon2 work.
+    pub passwords: PasswordGate,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -63,7 +67,11 @@ impl Application {
             db::migrations::run_pending(&mut *migrate_pool.get()?)
         })
         .await??;
-        let bootstrap_password = bootstrap_admin(&settings, &pool, &clock).await?;
+        let passwords = PasswordGate::new(
+            settings.auth.password_hash_concurrency,
+            Duration::from_millis(settings.auth.password_hash_wait_ms),
+        );
+        let bootstrap_password = bootstrap_admin(&settings, &pool, &clock, &passwords).await?;
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -76,6 +84,10 @@ impl Application {
             ),
             login_limiter: Limiter::per_minute(settings.auth.login_attempts_per_minute),
             api_key_limiter: Limiter::per_second(settings.auth.api_key_requests_per_second),
+            credential_throttle: CredentialThrottle::per_minute(
+                settings.auth.failed_credentials_per_minute,
+            ),
+            passwords: passwords.clone(),
         });
         let metrics = web::Data::new(Metrics::new()?);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
@@ -146,6 +158,7 @@ async fn bootstrap_admin(
     settings: &Settings,
     pool: &Pool,
     clock: &SharedClock,
+    passwords: &PasswordGate,
 ) -> anyhow::Result<Option<(String, String)>> {
     let check_pool = pool.clone();
     if web::block(move || -> anyhow::Result<bool> {
@@ -167,7 +180,8 @@ async fn bootstrap_admin(
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (secrets::random_password(), true),
     };
-    let hash = passwords::hash_async(password.clone())
+    let hash = passwords
+        .hash(password.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = clock.now_naive();

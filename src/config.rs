@@ -63,6 +63,12 @@ pub struct AuthSettings {
     pub login_attempts_per_minute: u32,
     /// Requests allowed per second per API key, with bursts of the same size.
     pub api_key_requests_per_second: u32,
+    /// Failed credentials (bad API keys or tokens) allowed per minute per client address.
+    pub failed_credentials_per_minute: u32,
+    /// Password hashes (argon2, 19 MiB each) computed at once.
+    pub password_hash_concurrency: usize,
+    /// Milliseconds a login waits for a hashing slot before 429.
+    pub password_hash_wait_ms: u64,
 }
 
 /// Logging settings.

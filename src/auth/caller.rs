@@ -108,19 +108,44 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.to_owned())
 }
 
-async fn resolve(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
+/// The client's address, the key of the failed-credential throttle.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+async fn resolve(
+    state: web::Data<AppState>,
+    token: String,
+    address: String,
+) -> Result<Caller, ApiError> {
+    let throttle = &state.credential_throttle;
     if token.starts_with(api_keys::PREFIX) {
         let hash = api_keys::hash_key(&token);
+        // Before the lookup, so a burst of guessed keys does not cost a query each.
+        if !throttle.is_known(&hash) {
+            throttle.check(&address)?;
+        }
         let pool = state.pool.clone();
-        let key = db::run(&pool, move |c| api_keys::repo::find_by_hash(c, &hash)).await?;
-        let key = key
-            .ok_or_else(|| ApiError::unauthorized("invalid_api_key", "The API key is not valid"))?;
+        let lookup = hash.clone();
+        let key = db::run(&pool, move |c| api_keys::repo::find_by_hash(c, &lookup)).await?;
+        let Some(key) = key else {
+            throttle.failed(&address);
+            return Err(ApiError::unauthorized(
+                "invalid_api_key",
+                "The API key is not valid",
+            ));
+        };
         if key.revoked_at.is_some() {
+            throttle.forget(&hash);
+            throttle.failed(&address);
             return Err(ApiError::unauthorized(
                 "api_key_revoked",
                 "The API key has been revoked",
             ));
         }
+        throttle.remember(&hash);
         state.api_key_limiter.check([key.id.as_str()])?;
         return Ok(Caller::ApiKey {
             scopes: key.scopes(),
@@ -128,7 +153,16 @@ async fn resolve(state: web::Data<AppState>, token: String) -> Result<Caller, Ap
             id: key.id,
         });
     }
-    let (audience, claims) = state.tokens.verify(&token, state.clock.now())?;
+    // Checking a signature costs no query, so valid tokens are never throttled; a bad one counts
+    // against the address, and once it is used up the answer is 429 instead of 401.
+    let (audience, claims) = match state.tokens.verify(&token, state.clock.now()) {
+        Ok(verified) => verified,
+        Err(e) => {
+            throttle.check(&address)?;
+            throttle.failed(&address);
+            return Err(e);
+        }
+    };
     match audience {
         Audience::Customer => Ok(Caller::Customer(CustomerCaller {
             customer_id: CustomerId(claims.sub),
@@ -145,14 +179,20 @@ async fn resolve(state: web::Data<AppState>, token: String) -> Result<Caller, Ap
                         .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
                     Ok(Caller::Staff { id, role })
                 }
-                Some(_) => Err(ApiError::unauthorized(
-                    "account_disabled",
-                    "This staff account is disabled",
-                )),
-                None => Err(ApiError::unauthorized(
-                    "invalid_token",
-                    "The token is invalid",
-                )),
+                Some(_) => {
+                    throttle.failed(&address);
+                    Err(ApiError::unauthorized(
+                        "account_disabled",
+                        "This staff account is disabled",
+                    ))
+                }
+                None => {
+                    throttle.failed(&address);
+                    Err(ApiError::unauthorized(
+                        "invalid_token",
+                        "The token is invalid",
+                    ))
+                }
             }
         }
     }
@@ -170,9 +210,10 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let prepared = state_of(req).and_then(|s| bearer(req).map(|t| (s, t)));
+        let address = client_address(req);
         Box::pin(async move {
             let (state, token) = prepared?;
-            resolve(state, token).await
+            resolve(state, token, address).await
         })
     }
 }

@@ -1,6 +1,11 @@
-//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane), off the async workers.
+//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane), off the async
+//! workers, at most `auth.password_hash_concurrency` at a time so a login flood cannot exhaust
+//! memory or the blocking pool.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -71,17 +76,82 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash("patron-dummy-password").unwrap_or_default())
 }
 
-/// Hashes on the blocking pool.
-pub async fn hash_async(password: String) -> Result<String, ApiError> {
-    actix_web::web::block(move || hash(&password))
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
-        .map_err(ApiError::internal)
+/// Runs argon2 on the blocking pool, a bounded number at a time. Each hash holds 19 MiB while it
+/// runs; a caller that finds every slot taken waits up to `wait`, then gets 429 `rate_limited`.
+#[derive(Debug, Clone)]
+pub struct PasswordGate {
+    slots: Arc<Semaphore>,
+    wait: Duration,
 }
 
-/// Verifies on the blocking pool.
-pub async fn verify_async(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    actix_web::web::block(move || verify(&password, stored.as_deref()))
+impl PasswordGate {
+    /// At most `concurrency` (at least 1) hashes at once; callers wait up to `wait` for a slot.
+    pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait,
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ApiError::rate_limited(1)),
+        };
+        // The permit moves into the blocking task: a client that hangs up does not free the slot
+        // before the hash it started is done.
+        actix_web::web::block(move || {
+            let _permit = permit;
+            work()
+        })
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))
+    }
+
+    /// Hashes a password.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.run(move || hash(&password))
+            .await?
+            .map_err(ApiError::internal)
+    }
+
+    /// Verifies a password against a stored hash (a dummy hash when there is none).
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, ApiError> {
+        self.run(move || verify(&password, stored.as_deref())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_caller_finding_every_slot_taken_gets_429_after_the_wait() {
+        let gate = PasswordGate::new(1, Duration::from_millis(50));
+        let (release, held) = mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.run(move || {
+                    let _ = started.send(());
+                    held.recv().ok()
+                })
+                .await
+            })
+        };
+        running.await.unwrap();
+        let second = gate.run(|| ()).await;
+        assert_eq!(second.unwrap_err().code(), "rate_limited");
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().is_ok());
+        // The slot is free again.
+        assert!(gate.run(|| ()).await.is_ok());
+    }
 }

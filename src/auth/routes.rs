@@ -44,19 +44,23 @@ fn invalid() -> ApiError {
 }
 
 /// Applies the rate limit and the length check; returns the normalised email and the password.
+/// Staff and customer logins count attempts per email separately (`audience`), so failed
+/// customer logins for an address never lock a staff member with the same email out.
 fn admit(
     state: &AppState,
     req: &HttpRequest,
     body: LoginRequest,
+    audience: Audience,
 ) -> Result<(String, String), ApiError> {
     let email = body.email.trim().to_lowercase();
     let ip = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
+    // `aud` names are distinct (patron:staff, patron:customer), so are the email buckets.
     state.login_limiter.check([
         format!("ip:{ip}").as_str(),
-        format!("email:{email}").as_str(),
+        format!("{}-email:{email}", audience.as_str()).as_str(),
     ])?;
     let password = body.password.expose_secret();
     passwords::check_login(password)?;
@@ -74,10 +78,10 @@ async fn login(
     req: HttpRequest,
     body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, password) = admit(&state, &req, body.read().await?)?;
+    let (email, password) = admit(&state, &req, body.read().await?, Audience::Staff)?;
     let member = db::run(&state.pool, move |c| staff::repo::find_by_email(c, &email)).await?;
     let stored = member.as_ref().map(|m| m.password_hash.clone());
-    let matches = passwords::verify_async(password, stored).await?;
+    let matches = state.passwords.verify(password, stored).await?;
     let member = member.filter(|m| matches && m.active).ok_or_else(invalid)?;
     let issued = state
         .tokens
@@ -100,13 +104,13 @@ async fn customer_login(
     req: HttpRequest,
     body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, password) = admit(&state, &req, body.read().await?)?;
+    let (email, password) = admit(&state, &req, body.read().await?, Audience::Customer)?;
     let customer = db::run(&state.pool, move |c| {
         customers::repo::find_by_email(c, &email)
     })
     .await?;
     let stored = customer.as_ref().and_then(|c| c.password_hash.clone());
-    let matches = passwords::verify_async(password, stored.clone()).await?;
+    let matches = state.passwords.verify(password, stored.clone()).await?;
     let customer = customer
         .filter(|_| matches && stored.is_some())
         .ok_or_else(invalid)?;

@@ -148,7 +148,7 @@ async fn set_password(
     let customer = db::run(&state.pool, move |c| service::get(c, &lookup)).await?;
     if let Some(stored) = customer.row.password_hash {
         let matches = match current {
-            Some(p) => passwords::verify_async(p, Some(stored)).await?,
+            Some(p) => state.passwords.verify(p, Some(stored)).await?,
             None => false,
         };
         if !matches {
@@ -158,7 +158,7 @@ async fn set_password(
             ));
         }
     }
-    let hash = passwords::hash_async(new_password).await?;
+    let hash = state.passwords.hash(new_password).await?;
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| {
         service::set_password(c, &id, &hash, now)

@@ -1,5 +1,7 @@
 //! Request metrics and request ids: one middleware that times every request, labels it by route
-//! pattern (never the raw path, so ids do not explode the label set) and sets `X-Request-Id`.
+//! pattern and sets `X-Request-Id`. Logs and labels carry the pattern (`/v1/codes/{code}`), never
+//! the raw path: paths hold reward codes, which are bearer vouchers, and ids would explode the
+//! label set.
 
 use std::time::Instant;
 
@@ -86,13 +88,12 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(id.clone()));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
-    let span =
-        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
-    let mut res = next.call(req).instrument(span.clone()).await?;
-    let route = res
-        .request()
+    // The pattern is known before routing: it is matched against the application's resource map.
+    let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -102,8 +103,6 @@ pub async fn observe(
     if let Some(m) = metrics {
         m.observe(&method, &route, status, elapsed.as_secs_f64());
     }
-    span.in_scope(
-        || tracing::info!(status, route = %route, ms = elapsed.as_millis() as u64, "request"),
-    );
+    span.in_scope(|| tracing::info!(status, ms = elapsed.as_millis() as u64, "request"));
     Ok(res)
 }

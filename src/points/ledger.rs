@@ -19,6 +19,11 @@ pub enum LedgerError {
         /// Points available.
         available: i64,
     },
+    /// A column of the balance would leave the range of a 64-bit integer. Checked in the UPDATE
+    /// itself: PostgreSQL would fail with an error, and SQLite would silently turn the sum into a
+    /// floating-point number.
+    #[error("the balance cannot hold this many points")]
+    Overflow,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -140,6 +145,26 @@ pub fn post(
     if p.negative < 0 {
         update = update.filter(balances::negative.ge(-p.negative));
     }
+    // Every column that grows must stay within i64.
+    let room = |n: i64| i64::MAX - n;
+    if p.points > 0 {
+        update = update.filter(balances::available.le(room(p.points)));
+    }
+    if p.pending > 0 {
+        update = update.filter(balances::pending.le(room(p.pending)));
+    }
+    if p.negative > 0 {
+        update = update.filter(balances::negative.le(room(p.negative)));
+    }
+    if earned > 0 {
+        update = update.filter(balances::lifetime_earned.le(room(earned)));
+    }
+    if redeemed > 0 {
+        update = update.filter(balances::redeemed.le(room(redeemed)));
+    }
+    if expired > 0 {
+        update = update.filter(balances::expired.le(room(expired)));
+    }
     let changed = update
         .set((
             balances::available.eq(balances::available + p.points),
@@ -154,6 +179,17 @@ pub fn post(
         .execute(conn)?;
     let after = balance(conn, &p.customer_id, now)?;
     if changed == 0 {
+        let overflows =
+            |column: i64, change: i64| change > 0 && column.checked_add(change).is_none();
+        if overflows(after.available, p.points)
+            || overflows(after.pending, p.pending)
+            || overflows(after.negative, p.negative)
+            || overflows(after.lifetime_earned, earned)
+            || overflows(after.redeemed, redeemed)
+            || overflows(after.expired, expired)
+        {
+            return Err(LedgerError::Overflow);
+        }
         return Err(LedgerError::Insufficient {
             needed: -p.points.min(0),
             available: after.available,

@@ -23,6 +23,9 @@ pub enum PointsError {
     /// Not enough points.
     #[error("{needed} points are needed; {available} are available")]
     Insufficient { needed: i64, available: i64 },
+    /// The balance cannot hold this many points.
+    #[error("the balance cannot hold this many points")]
+    Overflow,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -34,6 +37,7 @@ impl From<LedgerError> for PointsError {
             LedgerError::Insufficient { needed, available } => {
                 PointsError::Insufficient { needed, available }
             }
+            LedgerError::Overflow => PointsError::Overflow,
             LedgerError::Db(e) => PointsError::Db(e),
         }
     }
@@ -46,6 +50,7 @@ impl From<PointsError> for ApiError {
             PointsError::Insufficient { .. } => {
                 ApiError::unprocessable("insufficient_points", err.to_string())
             }
+            PointsError::Overflow => ApiError::unprocessable("points_overflow", err.to_string()),
             PointsError::Db(e) => e.into(),
         }
     }

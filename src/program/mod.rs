@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::FieldError;
+use crate::purchases::earning;
+use crate::purchases::routes::MAX_AMOUNT;
 
 /// Points per amount spent: `points` for every `spend_minor` minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -73,6 +75,20 @@ pub struct ProgramSettings {
     pub return_policy: ReturnPolicy,
     /// Referral bonuses.
     pub referral: Referral,
+    /// How many days back a purchase's `occurred_at` may lie (tills that sync late), 0–365.
+    #[serde(default = "default_purchase_backdate_days")]
+    pub purchase_backdate_days: i64,
+    /// How many days back a custom event's `occurred_at` may lie, 0–365.
+    #[serde(default = "default_event_backdate_days")]
+    pub event_backdate_days: i64,
+}
+
+fn default_purchase_backdate_days() -> i64 {
+    30
+}
+
+fn default_event_backdate_days() -> i64 {
+    2
 }
 
 impl Default for ProgramSettings {
@@ -94,8 +110,14 @@ impl Default for ProgramSettings {
                 referrer_points: 0,
                 referred_points: 0,
             },
+            purchase_backdate_days: default_purchase_backdate_days(),
+            event_backdate_days: default_event_backdate_days(),
         }
     }
+}
+
+impl crate::db::json::Document for ProgramSettings {
+    const WHAT: &'static str = "program document";
 }
 
 impl ProgramSettings {
@@ -117,6 +139,13 @@ impl ProgramSettings {
             1_000_000_000,
         );
         range("earn_rate.points", self.earn_rate.points, 0, 1_000_000);
+        range(
+            "purchase_backdate_days",
+            self.purchase_backdate_days,
+            0,
+            365,
+        );
+        range("event_backdate_days", self.event_backdate_days, 0, 365);
         range("pending_days", self.pending_days, 0, 365);
         range("expiry_months", self.expiry_months, 0, 120);
         range("expiry_warning_days", self.expiry_warning_days, 0, 365);
@@ -135,6 +164,24 @@ impl ProgramSettings {
             0,
             1_000_000,
         );
+        // The largest allowed purchase at the largest tier and rule multipliers must not earn
+        // more than MAX_EARNED, so earning can never overflow, whatever tiers and rules are added.
+        if errors.iter().all(|e| !e.field.starts_with("earn_rate"))
+            && earning::worst_case(MAX_AMOUNT, self.earn_rate)
+                .is_none_or(|worst| worst > i128::from(earning::MAX_EARNED))
+        {
+            errors.push(FieldError::new(
+                "earn_rate",
+                format!(
+                    "at most one point per minor unit of spend (points <= spend_minor): a purchase \
+                     of {MAX_AMOUNT} at the largest multipliers (tier x{}, rule x{}) must not earn \
+                     more than {} points",
+                    earning::MAX_TIER_PERCENT / 100,
+                    earning::MAX_RULE_PERCENT / 100,
+                    earning::MAX_EARNED
+                ),
+            ));
+        }
         if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
             errors.push(FieldError::new(
                 "currency",

@@ -4,18 +4,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ProgramSettings;
-use crate::db::{DbConnection, schema::program};
+use crate::db::{DbConnection, json, schema::program};
 
-/// The current settings, or the defaults when none were saved yet.
+/// The current settings, or the defaults when none were saved yet. A stored document that does
+/// not parse is an error (never the defaults: they would silently change how points are earned).
 pub fn load(conn: &mut DbConnection) -> QueryResult<ProgramSettings> {
     let stored: Option<String> = program::table
         .find(1)
         .select(program::document)
         .first(conn)
         .optional()?;
-    Ok(stored
-        .and_then(|doc| serde_json::from_str(&doc).map_err(|e| tracing::error!(error = %e, "stored program document is unreadable; using defaults")).ok())
-        .unwrap_or_default())
+    match stored {
+        Some(doc) => json::parse(&doc),
+        None => Ok(ProgramSettings::default()),
+    }
 }
 
 /// Replaces the settings (call inside a write transaction).

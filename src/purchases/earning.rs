@@ -4,6 +4,10 @@
 //! a purchase without lines earns the same formula on `total_minor`. Computing per line means a
 //! return takes back exactly what its lines earned. Rule multipliers, tier multipliers and bonuses
 //! build on this base.
+//!
+//! Products are computed in i128 and every sum is checked: a result that does not fit in i64 is an
+//! [`Overflow`] (422 `points_overflow`), never a saturated or wrapped number. The program settings
+//! refuse earning rates that could get there on an allowed purchase ([`MAX_EARNED`]).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,6 +21,10 @@ pub struct BreakdownItem {
     pub rule: String,
     /// Points from this rule.
     pub points: i64,
+}
+
+impl crate::db::json::Document for Vec<BreakdownItem> {
+    const WHAT: &'static str = "purchase breakdown";
 }
 
 /// A line to earn on.
@@ -65,20 +73,55 @@ pub struct Earned {
     pub breakdown: Vec<BreakdownItem>,
 }
 
-/// Points for an amount at a rate, rounded down; saturates instead of overflowing.
-pub fn base_points(amount_minor: i64, rate: EarnRate) -> i64 {
+/// The largest tier multiplier, in percent (tiers accept 100–1000).
+pub const MAX_TIER_PERCENT: i64 = 1000;
+/// The largest rule multiplier, in percent (multiplier rules accept 100–1000).
+pub const MAX_RULE_PERCENT: i64 = 1000;
+/// The most points the multiplied base of one purchase may reach (10^15), before bonuses. The
+/// program's earning rate is refused when the largest allowed purchase at the largest multipliers
+/// could earn more, so a balance holds thousands of the largest purchases before it could overflow.
+pub const MAX_EARNED: i64 = 1_000_000_000_000_000;
+
+/// The points of a purchase do not fit in a 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the points this purchase would earn do not fit in a 64-bit integer")]
+pub struct Overflow;
+
+/// Points for an amount at a rate, rounded down.
+pub fn base_points(amount_minor: i64, rate: EarnRate) -> Result<i64, Overflow> {
     multiplied_points(amount_minor, rate, 100 * 100)
 }
 
 /// Points for an amount at a rate times multipliers whose product is `percent_sq` in
-/// hundredths of a percent (10000 = ×1), rounded down once at the end.
-pub fn multiplied_points(amount_minor: i64, rate: EarnRate, percent_sq: i64) -> i64 {
-    if rate.spend_minor <= 0 || amount_minor <= 0 || percent_sq <= 0 {
-        return 0;
+/// hundredths of a percent (10000 = ×1), rounded down once at the end. The product is exact in
+/// i128 (each factor is below 2^63, and `percent_sq` below 2^20 in practice); the quotient must
+/// fit in i64.
+pub fn multiplied_points(
+    amount_minor: i64,
+    rate: EarnRate,
+    percent_sq: i64,
+) -> Result<i64, Overflow> {
+    if rate.spend_minor <= 0 || amount_minor <= 0 || percent_sq <= 0 || rate.points <= 0 {
+        return Ok(0);
     }
-    let points = i128::from(amount_minor) * i128::from(rate.points) * i128::from(percent_sq)
+    let points = i128::from(amount_minor)
+        .checked_mul(i128::from(rate.points))
+        .and_then(|p| p.checked_mul(i128::from(percent_sq)))
+        .ok_or(Overflow)?
         / (i128::from(rate.spend_minor) * 10_000);
-    i64::try_from(points).unwrap_or(i64::MAX)
+    i64::try_from(points).map_err(|_| Overflow)
+}
+
+/// The most multiplied base points a purchase of `MAX_AMOUNT` could earn at `rate` with the
+/// largest tier and rule multipliers (None: not even an i128 holds it).
+pub fn worst_case(max_amount_minor: i64, rate: EarnRate) -> Option<i128> {
+    if rate.spend_minor <= 0 {
+        return None;
+    }
+    i128::from(max_amount_minor)
+        .checked_mul(i128::from(rate.points))?
+        .checked_mul(i128::from(MAX_TIER_PERCENT * MAX_RULE_PERCENT))
+        .map(|p| p / (i128::from(rate.spend_minor) * 10_000))
 }
 
 /// The customer's tier, as earning sees it.
@@ -90,17 +133,18 @@ pub struct TierBonus {
     pub percent: i64,
 }
 
-fn add(breakdown: &mut Vec<BreakdownItem>, rule: &str, points: i64) {
+fn add(breakdown: &mut Vec<BreakdownItem>, rule: &str, points: i64) -> Result<(), Overflow> {
     if points <= 0 {
-        return;
+        return Ok(());
     }
     match breakdown.iter_mut().find(|b| b.rule == rule) {
-        Some(item) => item.points = item.points.saturating_add(points),
+        Some(item) => item.points = item.points.checked_add(points).ok_or(Overflow)?,
         None => breakdown.push(BreakdownItem {
             rule: rule.to_owned(),
             points,
         }),
     }
+    Ok(())
 }
 
 /// Points for a purchase: per line, base rate × tier multiplier × the best matching line
@@ -114,7 +158,7 @@ pub fn earn(
     tier: Option<&TierBonus>,
     multipliers: &[LineMultiplier],
     bonuses: &[Bonus],
-) -> Earned {
+) -> Result<Earned, Overflow> {
     let tier_percent = tier.map_or(100, |t| t.percent);
     let whole = [LineAmount {
         amount_minor: total_minor,
@@ -124,45 +168,51 @@ pub fn earn(
     let mut breakdown = Vec::new();
     let mut line_points = Vec::with_capacity(effective.len());
     for line in effective {
-        let base = base_points(line.amount_minor, rate);
-        let with_tier = multiplied_points(line.amount_minor, rate, tier_percent * 100);
+        let base = base_points(line.amount_minor, rate)?;
+        let with_tier = multiplied_points(line.amount_minor, rate, tier_percent * 100)?;
         let best = multipliers
             .iter()
             .filter(|m| m.matches(line))
             .max_by_key(|m| m.percent);
-        let with_rule = best.map_or(with_tier, |m| {
-            multiplied_points(line.amount_minor, rate, tier_percent * m.percent)
-        });
-        add(&mut breakdown, "base", base);
+        let with_rule = match best {
+            Some(m) => multiplied_points(
+                line.amount_minor,
+                rate,
+                tier_percent.checked_mul(m.percent).ok_or(Overflow)?,
+            )?,
+            None => with_tier,
+        };
+        add(&mut breakdown, "base", base)?;
         if let Some(t) = tier {
             add(
                 &mut breakdown,
                 &format!("tier:{}", t.name),
                 with_tier - base,
-            );
+            )?;
         }
         if let Some(m) = best {
-            add(&mut breakdown, &m.rule, with_rule - with_tier);
+            add(&mut breakdown, &m.rule, with_rule - with_tier)?;
         }
         line_points.push(with_rule);
     }
     let mut bonus_points = 0i64;
     for b in bonuses {
-        add(&mut breakdown, &b.rule, b.points);
-        bonus_points = bonus_points.saturating_add(b.points.max(0));
+        add(&mut breakdown, &b.rule, b.points)?;
+        bonus_points = bonus_points.checked_add(b.points.max(0)).ok_or(Overflow)?;
     }
     let total = line_points
         .iter()
-        .fold(bonus_points, |acc, p| acc.saturating_add(*p));
+        .try_fold(bonus_points, |acc, p| acc.checked_add(*p))
+        .ok_or(Overflow)?;
     if lines.is_empty() {
         line_points.clear();
     }
-    Earned {
+    Ok(Earned {
         line_points,
         bonus_points,
         total,
         breakdown,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -178,9 +228,12 @@ mod tests {
 
     #[test]
     fn one_point_per_whole_unit_rounds_down() {
-        assert_eq!(base_points(1999, ONE_PER_UNIT), 19);
-        assert_eq!(base_points(99, ONE_PER_UNIT), 0);
-        assert_eq!(earn(1999, &[], ONE_PER_UNIT, None, &[], &[]).total, 19);
+        assert_eq!(base_points(1999, ONE_PER_UNIT), Ok(19));
+        assert_eq!(base_points(99, ONE_PER_UNIT), Ok(0));
+        assert_eq!(
+            earn(1999, &[], ONE_PER_UNIT, None, &[], &[]).unwrap().total,
+            19
+        );
     }
 
     #[test]
@@ -195,7 +248,7 @@ mod tests {
                 ..LineAmount::default()
             },
         ];
-        let earned = earn(300, &lines, ONE_PER_UNIT, None, &[], &[]);
+        let earned = earn(300, &lines, ONE_PER_UNIT, None, &[], &[]).unwrap();
         assert_eq!(earned.line_points, [1, 1]);
         assert_eq!(earned.total, 2);
         assert_eq!(
@@ -213,7 +266,7 @@ mod tests {
             name: "Gold".into(),
             percent: 150,
         };
-        let earned = earn(1099, &[], ONE_PER_UNIT, Some(&gold), &[], &[]);
+        let earned = earn(1099, &[], ONE_PER_UNIT, Some(&gold), &[], &[]).unwrap();
         assert_eq!(earned.total, 16);
         assert_eq!(
             earned.breakdown,
@@ -258,7 +311,7 @@ mod tests {
             rule: "rule:Big basket".into(),
             points: 50,
         };
-        let earned = earn(2000, &lines, ONE_PER_UNIT, Some(&gold), &[coffee], &[bonus]);
+        let earned = earn(2000, &lines, ONE_PER_UNIT, Some(&gold), &[coffee], &[bonus]).unwrap();
         assert_eq!(earned.line_points, [30, 15]);
         assert_eq!(earned.total, 95);
         let parts: Vec<(&str, i64)> = earned
@@ -277,13 +330,65 @@ mod tests {
         );
     }
 
+    #[test]
+    fn points_that_do_not_fit_in_i64_are_an_overflow_never_a_saturated_number() {
+        let huge = EarnRate {
+            spend_minor: 1,
+            points: 1_000_000,
+        };
+        let top = TierBonus {
+            name: "Top".into(),
+            percent: 1000,
+        };
+        assert_eq!(
+            base_points(1_000_000_000_000, huge),
+            Ok(1_000_000_000_000_000_000)
+        );
+        assert_eq!(base_points(10_000_000_000_000, huge), Err(Overflow));
+        assert_eq!(
+            earn(1_000_000_000_000, &[], huge, Some(&top), &[], &[]),
+            Err(Overflow)
+        );
+        let bonus = |points| Bonus {
+            rule: "rule:b".into(),
+            points,
+        };
+        assert_eq!(
+            earn(
+                100,
+                &[],
+                ONE_PER_UNIT,
+                None,
+                &[],
+                &[bonus(i64::MAX), bonus(1)]
+            ),
+            Err(Overflow)
+        );
+    }
+
+    #[test]
+    fn the_worst_case_counts_the_largest_multipliers() {
+        assert_eq!(
+            worst_case(10_000_000_000_000, ONE_PER_UNIT),
+            Some(10_000_000_000_000)
+        );
+        let one_per_minor = EarnRate {
+            spend_minor: 1,
+            points: 1,
+        };
+        assert_eq!(
+            worst_case(10_000_000_000_000, one_per_minor),
+            Some(i128::from(MAX_EARNED))
+        );
+    }
+
     proptest! {
         #[test]
         fn points_never_exceed_the_exact_rate_and_never_go_negative(
             amount in 0i64..=1_000_000_000_000, spend in 1i64..=1_000_000, points in 0i64..=1_000,
         ) {
             let rate = EarnRate { spend_minor: spend, points };
-            let p = base_points(amount, rate);
+            let p = base_points(amount, rate).unwrap();
             prop_assert!(p >= 0);
             prop_assert!(i128::from(p) * i128::from(spend) <= i128::from(amount) * i128::from(points));
             prop_assert!((i128::from(p) + 1) * i128::from(spend) > i128::from(amount) * i128::from(points));

@@ -11,6 +11,7 @@ pub mod service;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::json::Checked;
 use crate::db::schema::{purchase_lines, purchase_returns, purchases};
 
 /// A purchase row.
@@ -27,6 +28,7 @@ pub struct PurchaseRow {
     pub total_minor: i64,
     pub points_earned: i64,
     /// JSON array of `{rule, points}`.
+    #[diesel(deserialize_as = Checked<Vec<earning::BreakdownItem>>)]
     pub breakdown: String,
     /// Minor units returned so far.
     pub returned_minor: i64,

@@ -237,7 +237,8 @@ impl PurchaseRequest {
         if self.lines.len() > MAX_LINES {
             c.fail("lines", &format!("at most {MAX_LINES} lines"));
         }
-        let mut sum: i64 = 0;
+        // At most MAX_LINES lines of at most MAX_AMOUNT each: the sum cannot overflow i128.
+        let mut sum: i128 = 0;
         let mut lines = Vec::with_capacity(self.lines.len());
         for (i, l) in self.lines.into_iter().enumerate() {
             let sku = c.take(&format!("lines[{i}].sku"), text(&l.sku));
@@ -253,7 +254,14 @@ impl PurchaseRequest {
                     &format!("must be between 0 and {MAX_AMOUNT}"),
                 );
             }
-            sum = sum.saturating_add(l.quantity.saturating_mul(l.unit_price_minor));
+            let amount = l.quantity.checked_mul(l.unit_price_minor);
+            match amount {
+                Some(a) if (0..=MAX_AMOUNT).contains(&a) => sum += i128::from(a),
+                _ => c.fail(
+                    &format!("lines[{i}]"),
+                    &format!("quantity × unit_price_minor must be at most {MAX_AMOUNT}"),
+                ),
+            }
             let name = l
                 .name
                 .and_then(|v| c.take(&format!("lines[{i}].name"), text(&v)));
@@ -266,9 +274,10 @@ impl PurchaseRequest {
                 category,
                 quantity: l.quantity,
                 unit_price_minor: l.unit_price_minor,
+                amount_minor: amount.unwrap_or(0),
             });
         }
-        if !lines.is_empty() && sum != self.total_minor {
+        if !lines.is_empty() && sum != i128::from(self.total_minor) {
             c.fail(
                 "lines",
                 &format!("lines sum to {sum}, not total_minor {}", self.total_minor),
@@ -298,7 +307,7 @@ impl PurchaseRequest {
     responses((status = 201, body = PurchaseResponse), (status = 200, description = "already recorded (retry)", body = PurchaseResponse),
         (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 409, description = "`purchase_conflict`", body = Problem),
-        (status = 422, description = "`unknown_customer`, `currency_mismatch`", body = Problem)))]
+        (status = 422, description = "`unknown_customer`, `currency_mismatch`, `points_overflow`", body = Problem)))]
 #[post("/purchases")]
 async fn record(
     state: web::Data<AppState>,
@@ -367,7 +376,10 @@ async fn preview(
         earned,
         available_at,
         expires_at,
-    } = db::run(&state.pool, move |c| service::preview(c, &cmd)).await?;
+    } = db::run(&state.pool, move |c| {
+        service::preview(c, &cmd, now.naive_utc())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(PreviewResponse {
         points: PurchasePoints {
             earned: earned.total,

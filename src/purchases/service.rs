@@ -6,7 +6,7 @@ use chrono::{Days, NaiveDateTime};
 use super::earning::{self, BreakdownItem, Earned, LineAmount};
 use super::{LineRow, PurchaseRow, repo};
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::points::ledger::{self, LedgerError, Posting};
 use crate::points::{BalanceRow, EntryKind, LotRow};
 use crate::program::{self, ProgramSettings};
@@ -30,6 +30,8 @@ pub struct NewLine {
     pub category: Option<String>,
     pub quantity: i64,
     pub unit_price_minor: i64,
+    /// `quantity × unit_price_minor`, checked at parsing (at most `MAX_AMOUNT`).
+    pub amount_minor: i64,
 }
 
 /// A validated purchase to record.
@@ -59,6 +61,12 @@ pub enum PurchaseError {
     /// The purchase is in another currency than the program.
     #[error("the program's currency is {expected}")]
     CurrencyMismatch { expected: String },
+    /// `occurred_at` is further back than the program's `purchase_backdate_days`.
+    #[error("must be within the last {days} days (the program's purchase_backdate_days)")]
+    TooOld { days: i64 },
+    /// The points earned, or the balance after them, would not fit in a 64-bit integer.
+    #[error("the points this purchase would earn do not fit in the customer's balance")]
+    PointsOverflow,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -68,6 +76,7 @@ impl From<LedgerError> for PurchaseError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Db(e) => PurchaseError::Db(e),
+            LedgerError::Overflow => PurchaseError::PointsOverflow,
             // Earning only credits, so the balance can never be short.
             other => PurchaseError::Db(diesel::result::Error::QueryBuilderError(
                 other.to_string().into(),
@@ -87,6 +96,12 @@ impl From<PurchaseError> for ApiError {
             }
             PurchaseError::CurrencyMismatch { .. } => {
                 ApiError::unprocessable("currency_mismatch", err.to_string())
+            }
+            PurchaseError::TooOld { .. } => {
+                ApiError::validation(vec![FieldError::new("occurred_at", err.to_string())])
+            }
+            PurchaseError::PointsOverflow => {
+                ApiError::unprocessable("points_overflow", err.to_string())
             }
             PurchaseError::Db(e) => e.into(),
         }
@@ -138,7 +153,7 @@ fn quote(
         .lines
         .iter()
         .map(|l| LineAmount {
-            amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
+            amount_minor: l.amount_minor,
             sku: Some(l.sku.clone()),
             category: l.category.clone(),
         })
@@ -162,7 +177,8 @@ fn quote(
         tier_bonus.as_ref(),
         &multipliers,
         &bonuses,
-    );
+    )
+    .map_err(|_| PurchaseError::PointsOverflow)?;
     let pending_days = u64::try_from(program.pending_days).unwrap_or(0);
     let available_at = p
         .occurred_at
@@ -189,11 +205,13 @@ fn rules_for(
         "first_purchase_bonus",
         "birthday_month_bonus",
     ];
-    let bodies: Vec<rules::RuleBody> = rules::repo::active(conn, &kinds)?
-        .iter()
-        .filter_map(|r| r.body())
-        .filter(|b| b.admits(ctx))
-        .collect();
+    let mut bodies = Vec::new();
+    for row in rules::repo::active(conn, &kinds)? {
+        let body = row.body()?;
+        if body.admits(ctx) {
+            bodies.push(body);
+        }
+    }
     let mut multipliers = Vec::new();
     let mut bonuses = Vec::new();
     let mut customer = None;
@@ -246,10 +264,32 @@ fn birthday_month(c: &customers::model::CustomerRow, at: NaiveDateTime) -> bool 
     month == Some(at.and_utc().with_timezone(&tz).month())
 }
 
+/// Refuses a purchase that happened longer ago than the program accepts: late tills are
+/// expected, invented history is not.
+fn check_age(
+    program: &ProgramSettings,
+    p: &NewPurchase,
+    now: NaiveDateTime,
+) -> Result<(), PurchaseError> {
+    let days = program.purchase_backdate_days;
+    let oldest = u64::try_from(days)
+        .ok()
+        .and_then(|d| now.checked_sub_days(Days::new(d)));
+    match oldest {
+        Some(oldest) if p.occurred_at >= oldest => Ok(()),
+        _ => Err(PurchaseError::TooOld { days }),
+    }
+}
+
 /// Computes the points without recording anything.
-pub fn preview(conn: &mut DbConnection, p: &NewPurchase) -> Result<Quote, PurchaseError> {
+pub fn preview(
+    conn: &mut DbConnection,
+    p: &NewPurchase,
+    now: NaiveDateTime,
+) -> Result<Quote, PurchaseError> {
     let customer_id = resolve_customer(conn, &p.customer)?;
     let program = program::repo::load(conn)?;
+    check_age(&program, p, now)?;
     quote(conn, &program, &customer_id, p)
 }
 
@@ -268,6 +308,7 @@ pub fn record(
         // history that a concurrent purchase of the same customer may be writing.
         ledger::lock(c, &customer_id, now)?;
         let program = program::repo::load(c)?;
+        check_age(&program, &p, now)?;
         let q = quote(c, &program, &customer_id, &p)?;
         let id = uuid::Uuid::now_v7().to_string();
         let breakdown =
@@ -401,7 +442,7 @@ fn replay(
     })
 }
 
-/// The breakdown stored with a purchase.
+/// The breakdown stored with a purchase (checked as the row was loaded).
 pub fn breakdown_of(purchase: &PurchaseRow) -> Vec<BreakdownItem> {
     serde_json::from_str(&purchase.breakdown).unwrap_or_default()
 }

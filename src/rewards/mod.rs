@@ -13,6 +13,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::json::{Checked, Document};
 use crate::db::schema::{reward_codes, rewards};
 
 /// A reward row. `name` and `description` hold JSON: a string or an object of locale → text.
@@ -20,7 +21,9 @@ use crate::db::schema::{reward_codes, rewards};
 #[diesel(table_name = rewards, treat_none_as_null = true)]
 pub struct RewardRow {
     pub id: String,
+    #[diesel(deserialize_as = Checked<LocalizedText>)]
     pub name: String,
+    #[diesel(deserialize_as = Checked<LocalizedText>)]
     pub description: String,
     pub kind: String,
     pub percent_off: Option<i64>,
@@ -106,15 +109,24 @@ impl LocalizedText {
         }
     }
 
-    /// Parses stored JSON; a damaged value reads as empty text.
+    /// Parses stored JSON. Rows are checked as they are loaded (`Checked`), so a corrupt value has
+    /// already failed its query; text that still does not parse is shown as it is, never dropped.
     pub fn from_stored(json: &str) -> Self {
-        serde_json::from_str(json).unwrap_or(LocalizedText::Plain(String::new()))
+        serde_json::from_str(json).unwrap_or_else(|_| LocalizedText::Plain(json.to_owned()))
     }
 
     /// The stored JSON.
     pub fn to_stored(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "\"\"".to_owned())
     }
+}
+
+impl Document for LocalizedText {
+    const WHAT: &'static str = "localized text";
+}
+
+impl Document for Vec<LocalizedText> {
+    const WHAT: &'static str = "list of localized texts";
 }
 
 /// Letters and digits without look-alikes (no 0/O, 1/I/L), so codes survive being read aloud.

@@ -47,6 +47,9 @@ pub enum RewardError {
     /// The code cannot be cancelled (used, cancelled or expired).
     #[error("this code is {0} and cannot be cancelled")]
     NotCancellable(String),
+    /// The balance cannot hold the points given back.
+    #[error("the balance cannot hold this many points")]
+    PointsOverflow,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -58,6 +61,7 @@ impl From<LedgerError> for RewardError {
             LedgerError::Insufficient { needed, available } => {
                 RewardError::Insufficient { needed, available }
             }
+            LedgerError::Overflow => RewardError::PointsOverflow,
             LedgerError::Db(e) => RewardError::Db(e),
         }
     }
@@ -90,6 +94,7 @@ impl From<RewardError> for ApiError {
             }
             RewardError::NotUsable(_) => ApiError::conflict("code_not_usable", detail),
             RewardError::NotCancellable(_) => ApiError::conflict("code_not_cancellable", detail),
+            RewardError::PointsOverflow => ApiError::unprocessable("points_overflow", detail),
             RewardError::Db(e) => e.into(),
         }
     }

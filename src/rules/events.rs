@@ -1,6 +1,10 @@
 //! Custom events (`POST /v1/customers/{id}/events`): a backend reports what a customer did
 //! (wrote a review, completed their profile); matching `event_bonus` rules award points within
 //! their per-period limits.
+//!
+//! Limits count awards by the period in which Patron received the event, not by `occurred_at`:
+//! otherwise back-dated events would each fall into an earlier, still empty period and escape
+//! the limit. `occurred_at` may lie at most the program's `event_backdate_days` in the past.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
@@ -18,7 +22,7 @@ use crate::body::Body;
 use crate::customers::validate::{self, Check};
 use crate::db::DbConnection;
 use crate::db::schema::customer_events;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{self, Outcome};
 use crate::points::EntryKind;
 use crate::points::ledger::{self, Posting};
@@ -58,6 +62,7 @@ pub struct EventResponse {
     balance: BalanceResponse,
 }
 
+/// Awards of a rule to a customer received since `since` (all of them for `None`).
 fn awards_in_period(
     c: &mut DbConnection,
     rule_id: &str,
@@ -69,9 +74,28 @@ fn awards_in_period(
         .filter(customer_events::customer_id.eq(customer_id))
         .into_boxed();
     if let Some(since) = since {
-        q = q.filter(customer_events::occurred_at.ge(since));
+        q = q.filter(customer_events::created_at.ge(since));
     }
     q.count().get_result(c)
+}
+
+/// Refuses an event older than the program's `event_backdate_days`.
+fn check_age(
+    settings: &program::ProgramSettings,
+    at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let days = settings.event_backdate_days;
+    let oldest = u64::try_from(days)
+        .ok()
+        .and_then(|d| now.checked_sub_days(chrono::Days::new(d)));
+    match oldest {
+        Some(oldest) if at >= oldest => Ok(()),
+        _ => Err(ApiError::validation(vec![FieldError::new(
+            "occurred_at",
+            format!("must be within the last {days} days (the program's event_backdate_days)"),
+        )])),
+    }
 }
 
 /// Records an event and awards the best applicable bonus whose limit is not reached.
@@ -90,6 +114,8 @@ fn record(
         // Serialises this customer's events, so limits cannot be raced past.
         ledger::lock(c, customer_id, now)?;
         let at = e.occurred_at.naive_utc();
+        let settings = program::repo::load(c)?;
+        check_age(&settings, at, now)?;
         let (_, tier) = tiers::service::multiplier(c, customer_id)?;
         let ctx = Context {
             at,
@@ -97,17 +123,19 @@ fn record(
             store_id: None,
             channel: None,
         };
-        let mut candidates: Vec<(String, RuleBody)> = repo::for_event(c, &e.name)?
-            .into_iter()
-            .filter_map(|r| r.body().map(|b| (r.id, b)))
-            .filter(|(_, b)| b.admits(ctx))
-            .collect();
+        let mut candidates: Vec<(String, RuleBody)> = Vec::new();
+        for row in repo::for_event(c, &e.name)? {
+            let body = row.body()?;
+            if body.admits(ctx) {
+                candidates.push((row.id, body));
+            }
+        }
         candidates.sort_by_key(|(_, b)| std::cmp::Reverse(b.points.unwrap_or(0)));
         let mut award = None;
         for (id, body) in candidates {
             let within = match body.limit {
                 Some(limit) => {
-                    awards_in_period(c, &id, customer_id, body.period_start(at))? < limit
+                    awards_in_period(c, &id, customer_id, body.period_start(now))? < limit
                 }
                 None => true,
             };
@@ -131,7 +159,6 @@ fn record(
             ))
             .execute(c)?;
         if points > 0 {
-            let settings = program::repo::load(c)?;
             let bonus = Posting {
                 customer_id: customer_id.to_owned(),
                 kind: EntryKind::Bonus,
@@ -144,8 +171,12 @@ fn record(
                 note: Some(e.name.clone()),
                 expires_at: None,
             };
-            ledger::credit_new_lot(c, bonus, settings.expiry_months, now)
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+            ledger::credit_new_lot(c, bonus, settings.expiry_months, now).map_err(|e| match e {
+                ledger::LedgerError::Overflow => {
+                    ApiError::unprocessable("points_overflow", e.to_string())
+                }
+                e => ApiError::internal(anyhow::anyhow!("{e}")),
+            })?;
             tiers::service::qualifying_changed(c, customer_id, points, now, &settings, now)?;
         }
         audit::record(c, actor, "event.record", "customer", customer_id, now)?;

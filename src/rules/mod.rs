@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::json::{self, Checked, Document};
 use crate::db::schema::earning_rules;
 
 /// A rule row; `params` holds the whole validated rule body as JSON.
@@ -24,6 +25,7 @@ pub struct RuleRow {
     pub tier_ids: String,
     pub store_ids: String,
     pub channels: String,
+    #[diesel(deserialize_as = Checked<RuleBody>)]
     pub params: String,
     pub event_name: Option<String>,
     pub created_at: NaiveDateTime,
@@ -113,7 +115,7 @@ pub struct RuleBody {
     /// Required for `event_bonus` (not blank, up to 100 characters), refused for other kinds.
     #[schema(min_length = 1, max_length = 100)]
     pub event_name: Option<String>,
-    /// For `event_bonus`: awards per period.
+    /// For `event_bonus`: awards per period, counted by when Patron received the event.
     #[schema(minimum = 1)]
     pub limit: Option<i64>,
     /// For `event_bonus`; `lifetime` when `limit` is set without it.
@@ -163,9 +165,14 @@ impl RuleBody {
     }
 }
 
+impl Document for RuleBody {
+    const WHAT: &'static str = "earning rule";
+}
+
 impl RuleRow {
-    /// The rule body; a damaged one reads as an inactive rule.
-    pub fn body(&self) -> Option<RuleBody> {
-        serde_json::from_str(&self.params).ok()
+    /// The rule body. A corrupt one is an error, never an inactive rule (rows are checked as they
+    /// are loaded, so this only fails for a row built in memory).
+    pub fn body(&self) -> Result<RuleBody, diesel::result::Error> {
+        json::parse(&self.params)
     }
 }

@@ -34,9 +34,7 @@ pub struct RuleResponse {
 }
 
 fn response(row: RuleRow) -> Result<RuleResponse, ApiError> {
-    let rule = row
-        .body()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rule {} is unreadable", row.id)))?;
+    let rule = row.body()?;
     Ok(RuleResponse {
         id: row.id,
         rule,

@@ -101,7 +101,7 @@ async fn create(
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let hash = passwords::hash_async(password).await?;
+    let hash = state.passwords.hash(password).await?;
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let row = db::run(&state.pool, move |c| {

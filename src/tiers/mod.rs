@@ -9,16 +9,20 @@ pub mod service;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::json::Checked;
 use crate::db::schema::{customer_tiers, tiers};
+use crate::rewards::LocalizedText;
 
 /// A tier row. `name` and `benefits` hold JSON (localisable text; a list of texts).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tiers)]
 pub struct TierRow {
     pub id: String,
+    #[diesel(deserialize_as = Checked<LocalizedText>)]
     pub name: String,
     pub threshold: i64,
     pub multiplier_percent: i64,
+    #[diesel(deserialize_as = Checked<Vec<LocalizedText>>)]
     pub benefits: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::{CustomerTierRow, TierRow};
 use crate::db::DbConnection;
-use crate::db::schema::{customer_tiers, qualifying_points, tier_changes, tiers};
+use crate::db::schema::{customer_tiers, qualifying_points, rewards, tier_changes, tiers};
 
 /// Every tier, lowest threshold first.
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<TierRow>> {
@@ -49,17 +49,39 @@ pub fn update(conn: &mut DbConnection, row: &TierRow) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Deletes a tier nobody holds; false if someone holds it.
-pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+/// Why a tier could not be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InUse {
+    /// Customers hold it.
+    Held,
+    /// A reward requires it (`rewards.min_tier_id`).
+    RequiredByReward,
+}
+
+/// Deletes a tier nobody holds and no reward requires. The foreign key from
+/// `rewards.min_tier_id` backs the reward check up against a reward saved concurrently.
+pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<Result<(), InUse>> {
     let held: i64 = customer_tiers::table
         .filter(customer_tiers::tier_id.eq(id))
         .count()
         .get_result(conn)?;
     if held > 0 {
-        return Ok(false);
+        return Ok(Err(InUse::Held));
     }
-    diesel::delete(tiers::table.find(id)).execute(conn)?;
-    Ok(true)
+    let required: i64 = rewards::table
+        .filter(rewards::min_tier_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if required > 0 {
+        return Ok(Err(InUse::RequiredByReward));
+    }
+    match diesel::delete(tiers::table.find(id)).execute(conn) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Ok(Err(InUse::RequiredByReward)),
+        other => other.map(|_| Ok(())),
+    }
 }
 
 /// The customer's tier row, if they have reached a tier.
@@ -155,7 +177,9 @@ pub fn qualifying(
         .filter(qualifying_points::month.ge(month_of(first)))
         .select(qualifying_points::points)
         .load(conn)?;
-    Ok(points.iter().sum::<i64>().max(0))
+    // Summed in i128: tier thresholds are far below i64::MAX, so a larger sum reads as i64::MAX.
+    let sum: i128 = points.iter().map(|p| i128::from(*p)).sum();
+    Ok(i64::try_from(sum.max(0)).unwrap_or(i64::MAX))
 }
 
 /// Records a tier change.

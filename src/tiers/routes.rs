@@ -65,6 +65,7 @@ impl From<TierRow> for TierResponse {
     fn from(t: TierRow) -> Self {
         Self {
             name: LocalizedText::from_stored(&t.name),
+            // Checked as the row was loaded.
             benefits: serde_json::from_str(&t.benefits).unwrap_or_default(),
             id: t.id,
             threshold: t.threshold,
@@ -216,7 +217,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(TierResponse::from(row)))
 }
 
-/// Delete a tier nobody holds.
+/// Delete a tier nobody holds and no reward requires.
 #[utoipa::path(tag = "tiers", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`tier_in_use`", body = Problem)))]
@@ -232,11 +233,20 @@ async fn remove(
     db::run(&state.pool, move |c| {
         db::write(c, |c| -> Result<(), ApiError> {
             repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Tier"))?;
-            if !repo::delete_unused(c, &id)? {
-                return Err(ApiError::conflict(
-                    "tier_in_use",
-                    "Customers hold this tier",
-                ));
+            match repo::delete_unused(c, &id)? {
+                Ok(()) => {}
+                Err(repo::InUse::Held) => {
+                    return Err(ApiError::conflict(
+                        "tier_in_use",
+                        "Customers hold this tier",
+                    ));
+                }
+                Err(repo::InUse::RequiredByReward) => {
+                    return Err(ApiError::conflict(
+                        "tier_in_use",
+                        "A reward requires this tier; give the reward another tier first",
+                    ));
+                }
             }
             Ok(audit::record(c, &actor, "tier.delete", "tier", &id, now)?)
         })

@@ -10,7 +10,8 @@ pub fn defaults() -> Value {
         "currency": "USD", "earn_rate": {"spend_minor": 100, "points": 1}, "pending_days": 14,
         "expiry_months": 12, "expiry_warning_days": 30, "tier_window_months": 12, "tier_grace_days": 30,
         "point_value_minor": 1, "return_policy": "within_balance",
-        "referral": {"referrer_points": 0, "referred_points": 0}
+        "referral": {"referrer_points": 0, "referred_points": 0},
+        "purchase_backdate_days": 30, "event_backdate_days": 2
     })
 }
 

@@ -378,6 +378,12 @@ async fn with_no_return_window_points_are_available_at_once_and_expire_at_month_
         body["balance"]["next_expiry"],
         json!({"points": 5, "at": "2028-02-29T10:00:00Z"})
     );
+    // A non-leap year, recorded when it happened (purchases older than 30 days are refused).
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-02-01T00:00:00Z")
+            .unwrap()
+            .into(),
+    );
     let mut p = purchase("o-2", &id, 500);
     p["occurred_at"] = json!("2027-01-31T10:00:00Z");
     let body = ok(
