@@ -420,10 +420,12 @@ fn run_concurrently(batches: Vec<Vec<Op>>, allow_negative: bool, pending_days: i
         for (b, batch) in batches.iter().enumerate() {
             let mut requests = Vec::new();
             let mut jobs = Vec::new();
+            // Time moves between batches: a request in flight keeps the time it was sent at.
+            let mut advance = 0;
             for (i, op) in batch.iter().enumerate() {
                 let step = b * 100 + i;
                 match op {
-                    Op::Advance(days) => w.app.clock.advance(Duration::days(*days)),
+                    Op::Advance(days) => advance += days,
                     Op::Release | Op::Expire => jobs.push(job(&w.app, op)),
                     _ => {
                         if let Some((req, allowed)) = request(&w, &made, step, op) {
@@ -444,6 +446,7 @@ fn run_concurrently(batches: Vec<Vec<Op>>, allow_negative: bool, pending_days: i
                 j.await.expect("the job finished");
             }
             check_all(&w);
+            w.app.clock.advance(Duration::days(advance));
         }
     });
 }
