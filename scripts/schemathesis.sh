@@ -84,7 +84,8 @@ run() {
     echo "== schemathesis with the $name (up to ${MAX_TIME}s)"
     out="$REPORT_DIR/$name.txt"
     started=$(date +%s)
-    if "$ST" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
+    if PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
+        "$ST" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
         -H "Authorization: Bearer $credential" \
         --checks all --exclude-checks positive_data_acceptance \
         --max-time "$MAX_TIME" --workers 1 --no-color \

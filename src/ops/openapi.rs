@@ -43,6 +43,7 @@ impl OpenApiJson {
             );
         let mut doc = serde_json::to_value(&api).unwrap_or_default();
         unique_operation_ids(&mut doc);
+        open_flattened_schemas(&mut doc);
         let mut routes = Vec::new();
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
@@ -260,6 +261,45 @@ fn unique_operation_ids(doc: &mut Value) {
             if seen.get(id).copied().unwrap_or(0) > 1 {
                 let tag = op["tags"][0].as_str().unwrap_or("op").replace('-', "_");
                 op["operationId"] = Value::String(format!("{tag}_{id}"));
+            }
+        }
+    }
+}
+
+/// A response that flattens a request type (`#[serde(flatten)]`, rendered as `allOf` with a
+/// `$ref`) adds properties of its own, which the request type's `additionalProperties: false`
+/// (from `deny_unknown_fields`) would forbid: the referenced schema is copied in without it.
+fn open_flattened_schemas(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let Some(targets) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in targets.values_mut() {
+        let Some(parts) = schema.get_mut("allOf").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for part in parts.iter_mut() {
+            let referenced = part["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|name| schemas.get(name));
+            if let Some(mut copy) = referenced
+                .filter(|s| s["additionalProperties"] == false)
+                .cloned()
+            {
+                if let Some(fields) = copy.as_object_mut() {
+                    fields.remove("additionalProperties");
+                }
+                *part = copy;
             }
         }
     }

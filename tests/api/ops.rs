@@ -288,3 +288,24 @@ async fn another_method_on_a_known_path_is_405_with_allow() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(resp.headers().get("allow").is_none());
 }
+
+#[tokio::test]
+async fn a_response_that_flattens_a_request_type_allows_its_own_fields() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+    let rule = &doc["components"]["schemas"]["RuleResponse"];
+    let parts = rule["allOf"]
+        .as_array()
+        .expect("RuleResponse flattens RuleBody");
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.get("$ref").is_none() && p["additionalProperties"] != false),
+        "{rule}"
+    );
+    // The request type itself still refuses unknown fields.
+    assert_eq!(
+        doc["components"]["schemas"]["RuleBody"]["additionalProperties"],
+        false
+    );
+}
