@@ -389,3 +389,55 @@ async fn a_customer_patch_racing_a_password_change_never_writes_the_old_password
         current = Some(new);
     }
 }
+
+#[tokio::test]
+async fn two_writers_that_deadlock_are_run_again_instead_of_failing() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    let app = TestApp::spawn_with(|s| s.database.pool_size = 4).await;
+    if !app.db.is_postgres() {
+        // SQLite runs one writer at a time: two writers cannot deadlock there.
+        return;
+    }
+    let key = app.api_key(SCOPES).await;
+    let (a, b) = (
+        customer(&app, &key, "a@example.com").await,
+        customer(&app, &key, "b@example.com").await,
+    );
+    let meet = Arc::new(Barrier::new(2));
+    let attempts = Arc::new(AtomicU32::new(0));
+    let writer = |first: String, second: String| {
+        let (meet, attempts, pool) = (meet.clone(), attempts.clone(), app.pool.clone());
+        let now = app.clock.now_naive();
+        let mut first_attempt = true;
+        async move {
+            patron::db::run(&pool, move |c| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                patron::db::write(c, |c| -> Result<(), patron::error::ApiError> {
+                    patron::points::ledger::lock(c, &first, now)?;
+                    if std::mem::take(&mut first_attempt) {
+                        // Both hold one balance row and now ask for the other's.
+                        meet.wait();
+                    }
+                    patron::points::ledger::lock(c, &second, now)?;
+                    Ok(())
+                })
+            })
+            .await
+        }
+    };
+    let (x, y) = tokio::join!(
+        tokio::spawn(writer(a.clone(), b.clone())),
+        tokio::spawn(writer(b, a))
+    );
+    assert!(
+        x.unwrap().is_ok() && y.unwrap().is_ok(),
+        "both writers finish"
+    );
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        3,
+        "PostgreSQL chose one as the deadlock victim, and it ran again"
+    );
+}
