@@ -131,10 +131,7 @@ async fn every_secured_write_route_refuses_the_wrong_caller_before_reading_the_b
 async fn text_with_nul_or_control_characters_is_refused_with_400() {
     let app = TestApp::spawn().await;
     let key = app.backend_key().await;
-    let id = app.customer(&key, json!({"email": "a@example.com"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.customer_id(&key, "a@example.com").await;
     let body = problem(
         app.patch(
             &format!("/v1/customers/{id}"),

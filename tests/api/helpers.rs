@@ -243,6 +243,43 @@ impl TestApp {
         .await
     }
 
+    /// Creates a customer with this email; returns its id.
+    pub async fn customer_id(&self, key: &str, email: &str) -> String {
+        self.customer(key, json!({"email": email})).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// Creates a reward as `token` (a marketer or an admin); returns its id.
+    pub async fn reward_id(&self, token: &str, body: Value) -> String {
+        ok(
+            self.post("/v1/rewards", token, body).await,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// Redeems a reward for a customer under an Idempotency-Key; returns the code.
+    pub async fn redeem(&self, token: &str, customer: &str, reward: &str, key: &str) -> String {
+        let resp = self
+            .client
+            .post(self.url(&format!("/v1/customers/{customer}/redemptions")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"reward_id": reward}))
+            .send()
+            .await
+            .expect("request sent");
+        ok(resp, StatusCode::CREATED).await["code"]
+            .as_str()
+            .expect("code")
+            .to_owned()
+    }
+
     /// Mints a customer token.
     pub async fn customer_token(&self, key: &str, customer_id: &str) -> String {
         let body = ok(

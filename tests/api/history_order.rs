@@ -61,23 +61,13 @@ async fn racing_purchases_adjustments_and_redemptions_leave_a_continuous_history
     let app = TestApp::spawn().await;
     let key = app.api_key(SCOPES).await;
     let marketer = app.staff_token("marketer").await;
-    let reward = ok(
-        app.post(
-            "/v1/rewards",
+    let reward = app
+        .reward_id(
             &marketer,
             json!({"name": "Mug", "kind": "gift", "cost_points": 70}),
         )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let customer = app.customer(&key, json!({"email": "a@example.com"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
+    let customer = app.customer_id(&key, "a@example.com").await;
     // Enough for most, not all, of the debits: some redemptions fail, and a failure posts nothing.
     ok(
         app.client
@@ -168,10 +158,7 @@ async fn racing_purchases_adjustments_and_redemptions_leave_a_continuous_history
 async fn the_customers_own_history_is_ordered_by_seq_and_pages_by_it() {
     let app = TestApp::spawn().await;
     let key = app.api_key(SCOPES).await;
-    let customer = app.customer(&key, json!({"email": "a@example.com"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let customer = app.customer_id(&key, "a@example.com").await;
     for i in 0..5 {
         ok(
             app.post(

@@ -22,10 +22,7 @@ async fn setup() -> (TestApp, String, String) {
     let app = TestApp::spawn().await;
     set_program(&app, json!({"pending_days": 0, "expiry_months": 1})).await;
     let key = app.api_key(SCOPES).await;
-    let id = app.customer(&key, json!({"email": "a@example.com"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.customer_id(&key, "a@example.com").await;
     (app, key, id)
 }
 
@@ -113,37 +110,11 @@ async fn a_return_after_its_points_expired_takes_back_only_what_had_not_expired(
 
 async fn reward(app: &TestApp) -> String {
     let marketer = app.staff_token("marketer").await;
-    ok(
-        app.post(
-            "/v1/rewards",
-            &marketer,
-            json!({"name": "Mug", "kind": "gift", "cost_points": 60, "code_validity_days": 90}),
-        )
-        .await,
-        StatusCode::CREATED,
+    app.reward_id(
+        &marketer,
+        json!({"name": "Mug", "kind": "gift", "cost_points": 60, "code_validity_days": 90}),
     )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn redeem(app: &TestApp, key: &str, id: &str, reward: &str) -> String {
-    ok(
-        app.client
-            .post(app.url(&format!("/v1/customers/{id}/redemptions")))
-            .bearer_auth(key)
-            .header("Idempotency-Key", "redeem")
-            .json(&json!({"reward_id": reward}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 async fn cancel(app: &TestApp, key: &str, code: &str) -> Value {
@@ -165,7 +136,7 @@ async fn a_cancelled_code_gives_its_points_back_with_the_expiry_they_had() {
     let reward = reward(&app).await;
     buy(&app, &key, &id, "o-1", 10_000).await;
     let expires = balance(&app, &key, &id).await["next_expiry"]["at"].clone();
-    let code = redeem(&app, &key, &id, &reward).await;
+    let code = app.redeem(&key, &id, &reward, "redeem").await;
     assert_eq!(balance(&app, &key, &id).await["next_expiry"]["points"], 40);
     app.clock.advance(chrono::Duration::days(10));
     let cancelled = cancel(&app, &key, &code).await;
@@ -182,7 +153,7 @@ async fn points_refunded_from_a_lot_that_expired_meanwhile_expire_again() {
     let (app, key, id) = setup().await;
     let reward = reward(&app).await;
     buy(&app, &key, &id, "o-1", 10_000).await;
-    let code = redeem(&app, &key, &id, &reward).await;
+    let code = app.redeem(&key, &id, &reward, "redeem").await;
     app.clock.advance(chrono::Duration::days(35));
     assert_eq!(expire(&app).await, 1);
     assert_eq!(balance(&app, &key, &id).await["available"], 0);

@@ -20,13 +20,6 @@ const SCOPES: &[&str] = &[
     "tokens:issue",
 ];
 
-async fn customer(app: &TestApp, key: &str, email: &str) -> String {
-    app.customer(key, json!({"email": email})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn send(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
     app.client.request(method, app.url(path)).bearer_auth(token)
 }
@@ -37,22 +30,15 @@ async fn reward_patches_racing_a_hundred_redemptions_never_oversell_the_stock() 
     set_program(&app, json!({"pending_days": 0})).await;
     let key = app.api_key(SCOPES).await;
     let marketer = app.staff_token("marketer").await;
-    let reward = ok(
-        app.post(
-            "/v1/rewards",
+    let reward = app
+        .reward_id(
             &marketer,
             json!({"name": "Mug", "kind": "gift", "cost_points": 10, "stock": 50}),
         )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let mut buyers = Vec::new();
     for i in 0..10 {
-        let id = customer(&app, &key, &format!("c{i}@example.com")).await;
+        let id = app.customer_id(&key, &format!("c{i}@example.com")).await;
         ok(
             app.post(
                 "/v1/purchases",
@@ -131,7 +117,9 @@ async fn ten_concurrent_first_purchases_pay_the_first_purchase_bonus_once() {
     )
     .await;
     for round in 0..3 {
-        let id = customer(&app, &key, &format!("r{round}@example.com")).await;
+        let id = app
+            .customer_id(&key, &format!("r{round}@example.com"))
+            .await;
         let mut tasks = Vec::new();
         for i in 0..10 {
             let req = send(&app, Method::POST, "/v1/purchases", &key).json(&purchase(
@@ -177,7 +165,7 @@ async fn returns_racing_the_release_job_on_the_same_lots_answer_no_5xx_and_keep_
     let app = TestApp::spawn_with(|s| s.database.pool_size = 8).await;
     set_program(&app, json!({"pending_days": 14})).await;
     let key = app.api_key(SCOPES).await;
-    let id = customer(&app, &key, "a@example.com").await;
+    let id = app.customer_id(&key, "a@example.com").await;
     let mut kept = 0;
     for round in 0..40u64 {
         let mut p = purchase(&format!("o-{round}"), &id, 10_000);
@@ -344,7 +332,7 @@ fn active_admin_is(app: &TestApp, id: &str) -> bool {
 async fn a_customer_patch_racing_a_password_change_never_writes_the_old_password_back() {
     let app = TestApp::spawn().await;
     let key = app.api_key(SCOPES).await;
-    let id = customer(&app, &key, "a@example.com").await;
+    let id = app.customer_id(&key, "a@example.com").await;
     let token = app.customer_token(&key, &id).await;
     let mut current: Option<String> = None;
     for round in 0..8 {
@@ -402,8 +390,8 @@ async fn two_writers_that_deadlock_are_run_again_instead_of_failing() {
     }
     let key = app.api_key(SCOPES).await;
     let (a, b) = (
-        customer(&app, &key, "a@example.com").await,
-        customer(&app, &key, "b@example.com").await,
+        app.customer_id(&key, "a@example.com").await,
+        app.customer_id(&key, "b@example.com").await,
     );
     let meet = Arc::new(Barrier::new(2));
     let attempts = Arc::new(AtomicU32::new(0));

@@ -197,26 +197,24 @@ async fn a_bound_key_lists_only_its_own_stores_purchases() {
     );
 }
 
-async fn redeem(s: &Stores, key: &str, idem: &str, reward: &str) -> String {
-    ok(
-        s.app
-            .client
-            .post(
-                s.app
-                    .url(&format!("/v1/customers/{}/redemptions", s.customer)),
-            )
-            .bearer_auth(key)
-            .header("Idempotency-Key", idem)
-            .json(&json!({"reward_id": reward}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+/// Gives the customer 1,000 points and creates a reward costing 100; returns the reward's id.
+async fn funded_with_reward(s: &Stores) -> String {
+    let bought = s
+        .app
+        .post(
+            "/v1/purchases",
+            &s.unbound,
+            purchase("o-1", &s.customer, 100_000),
+        )
+        .await;
+    ok(bought, StatusCode::CREATED).await;
+    let marketer = s.app.staff_token("marketer").await;
+    s.app
+        .reward_id(
+            &marketer,
+            json!({"name": "Mug", "kind": "gift", "cost_points": 100}),
+        )
+        .await
 }
 
 async fn cancel(s: &Stores, key: &str, code: &str) -> reqwest::Response {
@@ -232,34 +230,9 @@ async fn cancel(s: &Stores, key: &str, code: &str) -> reqwest::Response {
 #[tokio::test]
 async fn a_bound_key_cancels_only_codes_redeemed_through_its_store() {
     let s = setup().await;
-    ok(
-        s.app
-            .post(
-                "/v1/purchases",
-                &s.unbound,
-                purchase("o-1", &s.customer, 100_000),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let marketer = s.app.staff_token("marketer").await;
-    let reward = ok(
-        s.app
-            .post(
-                "/v1/rewards",
-                &marketer,
-                json!({"name": "Mug", "kind": "gift", "cost_points": 100}),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let at_one = redeem(&s, &s.one, "c-1", &reward).await;
-    let unbound = redeem(&s, &s.unbound, "c-2", &reward).await;
+    let reward = funded_with_reward(&s).await;
+    let at_one = s.app.redeem(&s.one, &s.customer, &reward, "c-1").await;
+    let unbound = s.app.redeem(&s.unbound, &s.customer, &reward, "c-2").await;
     let validated = ok(
         s.app.get(&format!("/v1/codes/{at_one}"), &s.one).await,
         StatusCode::OK,
@@ -284,7 +257,7 @@ async fn a_bound_key_cancels_only_codes_redeemed_through_its_store() {
     ok(cancel(&s, &s.unbound, &unbound).await, StatusCode::OK).await;
     assert_eq!(available(&s).await, before + 200);
     // Staff keep their reach.
-    let third = redeem(&s, &s.one, "c-3", &reward).await;
+    let third = s.app.redeem(&s.one, &s.customer, &reward, "c-3").await;
     let support = s.app.staff_token("support").await;
     ok(cancel(&s, &support, &third).await, StatusCode::OK).await;
 }
@@ -292,33 +265,8 @@ async fn a_bound_key_cancels_only_codes_redeemed_through_its_store() {
 #[tokio::test]
 async fn a_bound_key_uses_codes_only_for_its_own_store() {
     let s = setup().await;
-    ok(
-        s.app
-            .post(
-                "/v1/purchases",
-                &s.unbound,
-                purchase("o-1", &s.customer, 100_000),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let marketer = s.app.staff_token("marketer").await;
-    let reward = ok(
-        s.app
-            .post(
-                "/v1/rewards",
-                &marketer,
-                json!({"name": "Mug", "kind": "gift", "cost_points": 100}),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code = redeem(&s, &s.unbound, "c-1", &reward).await;
+    let reward = funded_with_reward(&s).await;
+    let code = s.app.redeem(&s.unbound, &s.customer, &reward, "c-1").await;
     let use_at = |store: &'static str| {
         s.app
             .client
