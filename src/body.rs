@@ -60,9 +60,7 @@ impl<T: DeserializeOwned> Body<T> {
             ApiError::bad_request("invalid_body", format!("The request body is invalid: {e}"))
         })
     }
-}
 
-impl<T: DeserializeOwned> Body<T> {
     /// Like [`Body::read`], but a request without a body (no content type and no length, or a
     /// length of 0) reads as `None`.
     pub async fn read_optional(self) -> Result<Option<T>, ApiError> {

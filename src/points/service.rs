@@ -164,7 +164,7 @@ pub fn consume_lots(
     Ok(())
 }
 
-/// Gives back to the customer what `source` (type and id) spent, as `kind` entries: each lot it
+/// Gives back to the customer what `source` (type and id) spent, as `refund` entries: each lot it
 /// came from gets its share back and keeps its expiry. A lot that has expired since gets its
 /// share back as a new lot expiring when it did, so the expiry job takes it again; a spend made
 /// before lots were tracked comes back as one new lot expiring `expiry_months` from now.
