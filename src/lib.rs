@@ -25,4 +25,5 @@ pub mod secrets;
 pub mod staff;
 pub mod telemetry;
 pub mod tiers;
+pub mod timeline;
 pub mod values;

@@ -63,6 +63,7 @@ pub fn maybe_pay(
     if inserted == 0 {
         return Ok(());
     }
+    customers::stats::referral_paid(c, &referrer, now)?;
     for (who, points) in [
         (referrer.as_str(), referrer_points),
         (customer_id, referred_points),

@@ -32,3 +32,11 @@ impl Email {
         self.0
     }
 }
+
+/// Digits after the decimal point of an ISO 4217 currency's minor unit (2 for EUR, 0 for JPY, 3
+/// for BHD); 2 for a code the standard does not know.
+pub fn minor_digits(currency: &str) -> u32 {
+    iso_currency::Currency::from_code(currency)
+        .map_or(Some(2), iso_currency::Currency::exponent)
+        .map_or(0, u32::from)
+}

@@ -4,5 +4,7 @@ pub mod me_routes;
 pub mod model;
 pub mod repo;
 pub mod routes;
+pub mod search;
 pub mod service;
+pub mod stats;
 pub mod validate;

@@ -46,6 +46,12 @@ pub struct CustomerRow {
     pub referral_code: Option<String>,
     /// The customer whose referral code this customer signed up with.
     pub referred_by: Option<String>,
+    /// Set when this customer was merged into another: this row is only an alias of that one.
+    pub merged_into: Option<String>,
+    /// When the merge happened.
+    pub merged_at: Option<NaiveDateTime>,
+    /// Set when the customer's personal data was erased.
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 /// Marketing and survey consents.
@@ -152,6 +158,9 @@ impl CustomerRow {
             updated_at: now,
             referral_code: Some(crate::rewards::generate_code()[..10].to_owned()),
             referred_by: None,
+            merged_into: None,
+            merged_at: None,
+            erased_at: None,
         }
     }
 

@@ -1,17 +1,13 @@
-//! Customer queries. Every lookup here has an index behind it except the `q` substring search.
+//! Customer queries. Every lookup here has an index behind it.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 
 use super::model::{CustomerFields, CustomerRow};
-use crate::db::schema::{customer_tags, customers};
+use crate::db::schema::{
+    customer_search_terms, customer_stats, customer_tags, customer_tiers, customers,
+};
 use crate::db::{Backend, DbConnection};
-
-diesel::define_sql_function! {
-    /// SQL `lower()`.
-    fn lower(x: Nullable<Text>) -> Nullable<Text>;
-}
 
 /// Finds a customer by id.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {
@@ -190,25 +186,20 @@ pub fn replace_tags(conn: &mut DbConnection, id: &str, tags: &[String]) -> Query
 /// Filters for listing customers.
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
-    /// Case-insensitive substring of name, email, phone or external id.
-    pub q: Option<String>,
+    /// Words, each starting a word of the name, the email, phone or external id.
+    pub q: Vec<String>,
     /// Exact normalised email.
     pub email: Option<String>,
     /// Exact E.164 phone.
     pub phone: Option<String>,
     /// Has this tag.
     pub tag: Option<String>,
+    /// Holds this tier.
+    pub tier: Option<String>,
+    /// Is in this segment.
+    pub segment: Option<String>,
     /// Strictly older than this (created_at, id) position.
     pub before: Option<(NaiveDateTime, String)>,
-}
-
-fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Customers newest first, matching the filter.
@@ -218,6 +209,7 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<CustomerRow>> {
     let mut query = customers::table
+        .filter(customers::merged_into.is_null())
         .select(CustomerRow::as_select())
         .order((customers::created_at.desc(), customers::id.desc()))
         .limit(limit)
@@ -234,17 +226,25 @@ pub fn list(
             .select(customer_tags::customer_id);
         query = query.filter(customers::id.eq_any(tagged));
     }
-    if let Some(q) = filter.q {
-        let p = like_pattern(&q);
-        query = query.filter(
-            lower(customers::first_name)
-                .like(p.clone())
-                .escape('\\')
-                .or(lower(customers::last_name).like(p.clone()).escape('\\'))
-                .or(customers::email.like(p.clone()).escape('\\'))
-                .or(customers::phone.like(p.clone()).escape('\\'))
-                .or(lower(customers::external_id).like(p).escape('\\')),
-        );
+    if let Some(tier) = filter.tier {
+        let holders = customer_tiers::table
+            .filter(customer_tiers::tier_id.eq(tier))
+            .select(customer_tiers::customer_id);
+        query = query.filter(customers::id.eq_any(holders));
+    }
+    if let Some(segment) = filter.segment {
+        let members = customer_stats::table
+            .filter(customer_stats::segment.eq(segment))
+            .select(customer_stats::customer_id);
+        query = query.filter(customers::id.eq_any(members));
+    }
+    for word in filter.q {
+        let (low, high) = super::search::prefix_range(&word);
+        let matching = customer_search_terms::table
+            .filter(customer_search_terms::term.ge(low))
+            .filter(customer_search_terms::term.lt(high))
+            .select(customer_search_terms::customer_id);
+        query = query.filter(customers::id.eq_any(matching));
     }
     if let Some((at, id)) = filter.before {
         query = query.filter(

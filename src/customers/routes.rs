@@ -11,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::model::{Consents, Customer, CustomerChanges, CustomerFields};
 use super::repo::ListFilter;
 use super::service::{self, Editor};
+use super::stats;
 use super::validate::{self, Check, MAX_TEXT};
 use crate::app::AppState;
 use crate::auth::tokens::Audience;
@@ -216,7 +217,10 @@ pub struct CustomerList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// Case-insensitive substring of name, email, phone or external id.
+    /// Up to five words; each must start a word of the customer's first or last name, their
+    /// email (whole or the part before `@`), phone (with or without `+`) or external id.
+    /// Case-insensitive; Arabic and Persian letter forms and digits are unified.
+    #[param(max_length = 200)]
     q: Option<String>,
     /// Exact email (normalised before matching).
     email: Option<String>,
@@ -224,6 +228,10 @@ pub struct ListQuery {
     phone: Option<String>,
     /// Customers carrying this tag.
     tag: Option<String>,
+    /// Customers holding this tier (id).
+    tier: Option<String>,
+    /// Customers in this segment.
+    segment: Option<stats::Segment>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
@@ -460,9 +468,12 @@ async fn list(
         phone: opt(&mut c, "phone", query.phone.as_deref(), validate::phone),
         q: query
             .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty()),
+            .as_deref()
+            .map(super::search::query_words)
+            .unwrap_or_default(),
         tag: query.tag,
+        tier: query.tier,
+        segment: query.segment.map(|s| s.as_str().to_owned()),
         before: query
             .cursor
             .as_deref()

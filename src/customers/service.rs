@@ -10,6 +10,7 @@ use super::repo::{self, ListFilter};
 use crate::audit::{self, Actor};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::timeline::{self, Kind, NewEvent};
 
 /// What can go wrong with customers.
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +107,23 @@ pub fn create(
         }
         repo::insert(c, &row)?;
         crate::points::ledger::open_balance(c, &row.id, now)?;
+        super::stats::open(c, &row.id, now)?;
+        super::search::index(c, &row)?;
         repo::replace_tags(c, &row.id, &tags)?;
         audit::record(c, actor, "customer.create", "customer", &row.id, now)?;
+        timeline::record(
+            c,
+            NewEvent {
+                customer_id: &row.id,
+                kind: Kind::Created,
+                channel: timeline::channel_of(actor),
+                summary: "Joined the club".to_owned(),
+                ref_type: "customer",
+                ref_id: &row.id,
+                occurred_at: now,
+            },
+            now,
+        )?;
         Ok(())
     });
     result.map_err(|e| conflict_after_race(conn, e, &fields, None))?;
@@ -175,6 +191,7 @@ pub fn update(
             return Err(CustomerError::Exists { existing_id });
         }
         repo::update(c, &row)?;
+        super::search::index(c, &row)?;
         if let Some(tags) = &tags {
             repo::replace_tags(c, id, tags)?;
         }

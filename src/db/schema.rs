@@ -48,6 +48,9 @@ diesel::table! {
         updated_at -> Timestamp,
         referral_code -> Nullable<Text>,
         referred_by -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
+        merged_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -317,7 +320,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customer_stats (customer_id) {
+        customer_id -> Text,
+        purchase_count -> BigInt,
+        spent_minor -> BigInt,
+        returned_minor -> BigInt,
+        first_purchase_at -> Nullable<Timestamp>,
+        last_purchase_at -> Nullable<Timestamp>,
+        referrals_successful -> BigInt,
+        segment -> Text,
+        segment_since -> Timestamp,
+        segment_review_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_usage (customer_id, dimension, value) {
+        customer_id -> Text,
+        dimension -> Text,
+        value -> Text,
+        purchases -> BigInt,
+        spent_minor -> BigInt,
+        last_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    timeline_events (id) {
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        channel -> Text,
+        summary -> Text,
+        ref_type -> Text,
+        ref_id -> Text,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_search_terms (term, customer_id) {
+        term -> Text,
+        customer_id -> Text,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
+diesel::joinable!(customer_stats -> customers (customer_id));
+diesel::joinable!(customer_search_terms -> customers (customer_id));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
 diesel::joinable!(purchases -> customers (customer_id));
@@ -355,4 +408,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     earning_rules,
     customer_events,
     referral_payouts,
+    customer_stats,
+    customer_usage,
+    timeline_events,
+    customer_search_terms,
 );

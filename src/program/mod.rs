@@ -44,6 +44,55 @@ pub struct Referral {
     pub referred_points: i64,
 }
 
+/// Thresholds of the RFM segments and the journey stage. Recency counts days since the last
+/// purchase (since joining for customers who never bought); frequency and monetary value are
+/// lifetime figures after returns. Segments are decided in this order: `new`, `champion`,
+/// `loyal`, `promising`, `at_risk`, `hibernating`, `lost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSettings {
+    /// Joined at most this many days ago and bought at most once: `new` (0–3650).
+    #[schema(minimum = 0, maximum = 3650)]
+    pub new_days: i64,
+    /// Bought within this many days counts as recent, for `champion` (1–3650).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub recent_days: i64,
+    /// Bought within this many days counts as active: `loyal` or `promising` (at least
+    /// `recent_days`).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub active_days: i64,
+    /// Nothing bought for more than this many days: `lost` (at least `active_days`).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub lost_days: i64,
+    /// Purchases a `champion` has made (1–1,000,000).
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub champion_purchases: i64,
+    /// Net spend in minor units a `champion` has made (0–10^15).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+    pub champion_spent_minor: i64,
+    /// Purchases that make an active customer `loyal` and a quiet one `at_risk` (1–1,000,000).
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub loyal_purchases: i64,
+    /// Journey stage `lapsed`: no purchase for more than this many days (1–3650).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub lapsed_days: i64,
+}
+
+impl Default for SegmentSettings {
+    fn default() -> Self {
+        Self {
+            new_days: 30,
+            recent_days: 30,
+            active_days: 90,
+            lost_days: 365,
+            champion_purchases: 10,
+            champion_spent_minor: 100_000,
+            loyal_purchases: 4,
+            lapsed_days: 180,
+        }
+    }
+}
+
 /// The program document (`GET/PUT /v1/program`). A PUT replaces it whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +130,9 @@ pub struct ProgramSettings {
     /// How many days back a custom event's `occurred_at` may lie, 0–365.
     #[serde(default = "default_event_backdate_days")]
     pub event_backdate_days: i64,
+    /// Segment and journey-stage thresholds.
+    #[serde(default)]
+    pub segments: SegmentSettings,
 }
 
 fn default_purchase_backdate_days() -> i64 {
@@ -112,6 +164,7 @@ impl Default for ProgramSettings {
             },
             purchase_backdate_days: default_purchase_backdate_days(),
             event_backdate_days: default_event_backdate_days(),
+            segments: SegmentSettings::default(),
         }
     }
 }
@@ -164,6 +217,35 @@ impl ProgramSettings {
             0,
             1_000_000,
         );
+        let sg = &self.segments;
+        range("segments.new_days", sg.new_days, 0, 3650);
+        range("segments.recent_days", sg.recent_days, 1, 3650);
+        range(
+            "segments.active_days",
+            sg.active_days,
+            sg.recent_days.max(1),
+            3650,
+        );
+        range(
+            "segments.lost_days",
+            sg.lost_days,
+            sg.active_days.max(1),
+            3650,
+        );
+        range(
+            "segments.champion_purchases",
+            sg.champion_purchases,
+            1,
+            1_000_000,
+        );
+        range(
+            "segments.champion_spent_minor",
+            sg.champion_spent_minor,
+            0,
+            1_000_000_000_000_000,
+        );
+        range("segments.loyal_purchases", sg.loyal_purchases, 1, 1_000_000);
+        range("segments.lapsed_days", sg.lapsed_days, 1, 3650);
         // The largest allowed purchase at the largest tier and rule multipliers must not earn
         // more than MAX_EARNED, so earning can never overflow, whatever tiers and rules are added.
         if errors.iter().all(|e| !e.field.starts_with("earn_rate"))

@@ -45,7 +45,12 @@ async fn put_program(
     let saved = settings.clone();
     db::run(&state.pool, move |c| {
         db::write(c, |c| {
+            let before = repo::load(c)?;
             repo::save(c, &saved, now)?;
+            if before.segments != saved.segments {
+                // New thresholds: every segment is due; `recompute_segments` works through them.
+                crate::customers::stats::review_all_now(c, now)?;
+            }
             audit::record(c, &actor, "program.update", "program", "1", now)
         })
     })

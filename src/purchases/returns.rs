@@ -123,9 +123,12 @@ pub fn record(
             .ok_or(ReturnError::NotFound)?;
         // The customer's balance first, as every writer of points does, then lines and lots.
         ledger::lock(c, &purchase.customer_id, now)?;
-        let (amount, points) = match &r.items {
+        let (amount, points, categories) = match &r.items {
             ReturnItems::Lines(items) => return_lines(c, &purchase, items)?,
-            ReturnItems::Amount(amount) => return_amount(c, &purchase, *amount)?,
+            ReturnItems::Amount(amount) => {
+                let (amount, points) = return_amount(c, &purchase, *amount)?;
+                (amount, points, Vec::new())
+            }
         };
         let uncovered = reverse(c, &purchase, points, now)?;
         let settings = program::repo::load(c)?;
@@ -150,6 +153,29 @@ pub fn record(
         diesel::insert_into(purchase_returns::table)
             .values(&row)
             .execute(c)?;
+        let returned = crate::customers::stats::Returned {
+            amount_minor: amount,
+            categories,
+        };
+        crate::customers::stats::return_recorded(c, &purchase, &returned, &settings.segments, now)?;
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id: &purchase.customer_id,
+                kind: crate::timeline::Kind::Return,
+                channel: &purchase.channel,
+                summary: format!(
+                    "Return {} of purchase {}: {}, {points} points taken back",
+                    row.external_id,
+                    purchase.external_id,
+                    crate::timeline::money(amount, &purchase.currency),
+                ),
+                ref_type: "return",
+                ref_id: &row.id,
+                occurred_at: now,
+            },
+            now,
+        )?;
         let purchase = purchases::table
             .find(&purchase.id)
             .select(PurchaseRow::as_select())
@@ -216,7 +242,7 @@ fn return_lines(
     c: &mut DbConnection,
     purchase: &PurchaseRow,
     items: &[(String, i64)],
-) -> Result<(i64, i64), ReturnError> {
+) -> Result<(i64, i64, Vec<(String, i64)>), ReturnError> {
     let lines = repo::lines_of(c, std::slice::from_ref(&purchase.id))?;
     if lines.is_empty() {
         return Err(ReturnError::Shape(
@@ -224,6 +250,7 @@ fn return_lines(
         ));
     }
     let (mut amount, mut points) = (0i64, 0i64);
+    let mut categories = Vec::new();
     for (sku, quantity) in items {
         let mut left = *quantity;
         for line in lines.iter().filter(|l| &l.sku == sku) {
@@ -254,6 +281,9 @@ fn return_lines(
                 .set(purchase_lines::points_reversed.eq(purchase_lines::points_reversed + due))
                 .execute(c)?;
             amount += take * line.unit_price_minor;
+            if let Some(category) = &line.category {
+                categories.push((category.clone(), take * line.unit_price_minor));
+            }
             points += due;
             left -= take;
         }
@@ -298,7 +328,7 @@ fn return_lines(
             .set(purchases::points_reversed.eq(purchases::points_reversed + bonus))
             .execute(c)?;
     }
-    Ok((amount, points + bonus))
+    Ok((amount, points + bonus, categories))
 }
 
 /// Marks an amount returned; returns (amount, points to reverse).

@@ -350,6 +350,35 @@ pub fn record(
         repo::insert(c, &purchase, &lines)?;
         let lot = earn(c, &customer_id, &id, &q, now)?;
         tiers::service::qualifying_changed(c, &customer_id, q.earned.total, now, &program, now)?;
+        crate::customers::stats::purchase_recorded(c, &purchase, &lines, &program.segments, now)?;
+        let items: i64 = lines.iter().map(|l| l.quantity).sum();
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id: &customer_id,
+                kind: crate::timeline::Kind::Purchase,
+                channel: &purchase.channel,
+                summary: format!(
+                    "Purchase {}: {}{}{}",
+                    purchase.external_id,
+                    crate::timeline::money(purchase.total_minor, &purchase.currency),
+                    if lines.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {items} items")
+                    },
+                    purchase
+                        .store_id
+                        .as_deref()
+                        .map(|s| format!(" at store {s}"))
+                        .unwrap_or_default(),
+                ),
+                ref_type: "purchase",
+                ref_id: &purchase.id,
+                occurred_at: purchase.occurred_at,
+            },
+            now,
+        )?;
         let balance = ledger::balance(c, &customer_id, now)?;
         Ok(Recorded {
             purchase,

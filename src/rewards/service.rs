@@ -184,6 +184,22 @@ pub fn redeem(
             return Err(RewardError::OutOfStock);
         }
         audit::record(c, actor, "reward.redeem", "customer", customer_id, now)?;
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id,
+                kind: crate::timeline::Kind::Redemption,
+                channel: crate::timeline::channel_of(actor),
+                summary: format!(
+                    "Redeemed reward {} for {} points",
+                    reward.id, code.points_spent
+                ),
+                ref_type: "code",
+                ref_id: &code.code,
+                occurred_at: now,
+            },
+            now,
+        )?;
         let balance = ledger::balance(c, customer_id, now)?;
         Ok(Redeemed {
             code,
@@ -224,6 +240,22 @@ pub fn use_code(
             return Err(RewardError::NotUsable(row.status_at(now).to_owned()));
         }
         audit::record(c, actor, "code.use", "code", code, now)?;
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id: &row.customer_id,
+                kind: crate::timeline::Kind::CodeUsed,
+                channel: crate::timeline::channel_of(actor),
+                summary: match store {
+                    Some(s) => format!("Used the code of reward {} at store {s}", row.reward_id),
+                    None => format!("Used the code of reward {}", row.reward_id),
+                },
+                ref_type: "code",
+                ref_id: code,
+                occurred_at: now,
+            },
+            now,
+        )?;
         repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)
     })
 }
@@ -265,6 +297,22 @@ pub fn cancel_code(
         }
         repo::return_stock(c, &row.reward_id)?;
         audit::record(c, actor, "code.cancel", "code", code, now)?;
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id: &row.customer_id,
+                kind: crate::timeline::Kind::CodeCancelled,
+                channel: crate::timeline::channel_of(actor),
+                summary: format!(
+                    "Cancelled the code of reward {}; {} points given back",
+                    row.reward_id, row.points_spent
+                ),
+                ref_type: "code",
+                ref_id: code,
+                occurred_at: now,
+            },
+            now,
+        )?;
         let balance = ledger::balance(c, &row.customer_id, now)?;
         let row = repo::find_code(c, code)?.ok_or(RewardError::CodeNotFound)?;
         Ok((row, balance))

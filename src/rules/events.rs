@@ -180,6 +180,23 @@ fn record(
             tiers::service::qualifying_changed(c, customer_id, points, now, &settings, now)?;
         }
         audit::record(c, actor, "event.record", "customer", customer_id, now)?;
+        crate::timeline::record(
+            c,
+            crate::timeline::NewEvent {
+                customer_id,
+                kind: crate::timeline::Kind::Event,
+                channel: crate::timeline::channel_of(actor),
+                summary: if points > 0 {
+                    format!("Event {}: {points} bonus points", e.name)
+                } else {
+                    format!("Event {}", e.name)
+                },
+                ref_type: "event",
+                ref_id: &event_id,
+                occurred_at: at,
+            },
+            now,
+        )?;
         let balance = ledger::balance(c, customer_id, now)?;
         let next = ledger::next_expiry(c, customer_id)?;
         Ok(EventResponse {

@@ -192,9 +192,10 @@ pub fn record_change(
     qualifying: i64,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(tier_changes::table)
         .values((
-            tier_changes::id.eq(uuid::Uuid::now_v7().to_string()),
+            tier_changes::id.eq(&id),
             tier_changes::customer_id.eq(customer_id),
             tier_changes::from_tier_id.eq(from),
             tier_changes::to_tier_id.eq(to),
@@ -202,8 +203,27 @@ pub fn record_change(
             tier_changes::qualifying_points.eq(qualifying),
             tier_changes::at.eq(at),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    let summary = match (from, to) {
+        (_, Some(to)) => format!("Tier {reason} to {to} ({qualifying} qualifying points)"),
+        (Some(from), None) => {
+            format!("Tier {reason}: left {from} ({qualifying} qualifying points)")
+        }
+        (None, None) => format!("Tier {reason}"),
+    };
+    crate::timeline::record(
+        conn,
+        crate::timeline::NewEvent {
+            customer_id,
+            kind: crate::timeline::Kind::TierChange,
+            channel: "system",
+            summary,
+            ref_type: "tier_change",
+            ref_id: &id,
+            occurred_at: at,
+        },
+        at,
+    )
 }
 
 /// Customers holding a tier, by id after the cursor, for the review job.

@@ -11,7 +11,12 @@ pub fn defaults() -> Value {
         "expiry_months": 12, "expiry_warning_days": 30, "tier_window_months": 12, "tier_grace_days": 30,
         "point_value_minor": 1, "return_policy": "within_balance",
         "referral": {"referrer_points": 0, "referred_points": 0},
-        "purchase_backdate_days": 30, "event_backdate_days": 2
+        "purchase_backdate_days": 30, "event_backdate_days": 2,
+        "segments": {
+            "new_days": 30, "recent_days": 30, "active_days": 90, "lost_days": 365,
+            "champion_purchases": 10, "champion_spent_minor": 100000, "loyal_purchases": 4,
+            "lapsed_days": 180
+        }
     })
 }
 
