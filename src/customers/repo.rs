@@ -18,6 +18,32 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow
         .optional()
 }
 
+/// Finds the customer an id names now: a merged customer's id names the customer it was merged
+/// into (merges keep every alias pointing at the surviving record, so one hop is enough).
+pub fn resolve(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {
+    let Some(row) = find(conn, id)? else {
+        return Ok(None);
+    };
+    match row.merged_into.as_deref() {
+        Some(target) => find(conn, target),
+        None => Ok(Some(row)),
+    }
+}
+
+/// Like [`resolve`], by the client's own id.
+pub fn resolve_external_id(
+    conn: &mut DbConnection,
+    external_id: &str,
+) -> QueryResult<Option<CustomerRow>> {
+    let Some(row) = find_by_external_id(conn, external_id)? else {
+        return Ok(None);
+    };
+    match row.merged_into.as_deref() {
+        Some(target) => find(conn, target),
+        None => Ok(Some(row)),
+    }
+}
+
 /// Locks the customer's row for the rest of the transaction (a no-op UPDATE, so it works on both
 /// databases), then reads it: a read-modify-write cannot lose a concurrent change.
 pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {

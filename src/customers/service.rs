@@ -30,6 +30,9 @@ pub enum CustomerError {
     /// `referral_code_used` names no customer.
     #[error("no customer has this referral code")]
     UnknownReferralCode,
+    /// The customer's personal data was erased; nothing new is recorded for them.
+    #[error("this customer's data was erased; nothing new can be recorded for them")]
+    Erased,
     /// The birthday can only be set once by the customer.
     #[error("the birthday is already set; ask support to change it")]
     BirthdayAlreadySet,
@@ -52,6 +55,7 @@ impl From<CustomerError> for ApiError {
             CustomerError::Unidentifiable => {
                 ApiError::unprocessable("customer_unidentifiable", err.to_string())
             }
+            CustomerError::Erased => ApiError::unprocessable("customer_erased", err.to_string()),
             CustomerError::BirthdayAlreadySet => {
                 ApiError::unprocessable("birthday_already_set", err.to_string())
             }
@@ -128,6 +132,16 @@ pub fn create(
     });
     result.map_err(|e| conflict_after_race(conn, e, &fields, None))?;
     Ok(Customer { row, tags })
+}
+
+/// The customer an id names now, for a write: follows a merge alias; an erased customer is
+/// refused with [`CustomerError::Erased`].
+pub fn live(conn: &mut DbConnection, id: &str) -> Result<CustomerRow, CustomerError> {
+    let row = repo::resolve(conn, id)?.ok_or(CustomerError::NotFound)?;
+    if row.erased_at.is_some() {
+        return Err(CustomerError::Erased);
+    }
+    Ok(row)
 }
 
 /// Loads a customer with tags.
