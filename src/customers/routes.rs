@@ -218,7 +218,7 @@ pub struct CustomerList {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Up to five words; each must start a word of the customer's first or last name, their
-    /// email (whole or the part before `@`), phone (with or without `+`) or external id.
+    /// email (whole, the part before `@` or the domain), phone (with or without `+`) or external id.
     /// Case-insensitive; Arabic and Persian letter forms and digits are unified.
     #[param(max_length = 200)]
     q: Option<String>,

@@ -42,7 +42,8 @@ fn cut(term: &str) -> String {
     term.chars().take(MAX_TERM).collect()
 }
 
-/// Every searchable term of a customer.
+/// Every searchable term of a customer: the words of their names, their email whole and its two
+/// halves, their phone with and without `+`, and their external id.
 pub fn terms_of(row: &CustomerRow) -> BTreeSet<String> {
     let mut terms = BTreeSet::new();
     let mut words = |text: &str| {
@@ -57,8 +58,9 @@ pub fn terms_of(row: &CustomerRow) -> BTreeSet<String> {
     }
     if let Some(email) = &row.email {
         terms.insert(cut(email));
-        if let Some((local, _)) = email.split_once('@') {
+        if let Some((local, domain)) = email.split_once('@') {
             terms.insert(cut(local));
+            terms.insert(cut(domain));
         }
     }
     if let Some(phone) = &row.phone {

@@ -516,3 +516,45 @@ pub fn review_all_now(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResul
         .set(customer_stats::segment_review_at.eq(now))
         .execute(conn)
 }
+
+/// Customers reviewed per page.
+const PAGE: i64 = 500;
+/// Most reviews one run does; the next run carries on.
+const MAX_PER_RUN: u64 = 100_000;
+
+/// The `recompute_segments` job: moves customers whose segment is due (time passed one of its
+/// thresholds, or the thresholds changed) to their segment as of now. Only due customers are
+/// read, through the `segment_review_at` index. Safe when instances run it at once: each update
+/// is conditional on the figures it was computed from.
+pub fn recompute_segments(
+    pool: &crate::db::Pool,
+    clock: &crate::clock::SharedClock,
+) -> anyhow::Result<crate::scheduler::JobReport> {
+    pool.scoped(|| {
+        let now = clock.now_naive();
+        let mut conn = pool.get()?;
+        let settings = crate::program::repo::load(&mut conn)?.segments;
+        let mut report = crate::scheduler::JobReport::default();
+        let mut reviewed = 0u64;
+        loop {
+            let due = due_for_review(&mut conn, now, PAGE)?;
+            if due.is_empty() {
+                break;
+            }
+            for customer in &due {
+                match review(&mut conn, customer, &settings, now) {
+                    Ok(true) => report.items += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(customer = %customer, error = %e, "segment review failed; it will be retried")
+                    }
+                }
+                reviewed += 1;
+            }
+            if reviewed >= MAX_PER_RUN || due.len() < usize::try_from(PAGE).unwrap_or(0) {
+                break;
+            }
+        }
+        Ok(report)
+    })
+}

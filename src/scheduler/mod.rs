@@ -41,6 +41,11 @@ pub const JOBS: &[JobSpec] = &[
         description: "downgrade customers who stayed below their tier past the grace period",
         run: crate::tiers::service::review,
     },
+    JobSpec {
+        name: "recompute_segments",
+        description: "move customers whose RFM segment is due to their segment as of now",
+        run: crate::customers::stats::recompute_segments,
+    },
 ];
 
 /// Finds a job by name.

@@ -100,7 +100,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<SettableClock>,
     pub pool: Pool,
-    admin: std::sync::Mutex<Option<String>>,
+    admin: std::sync::Mutex<Option<(String, chrono::DateTime<Utc>)>>,
     // Dropped last, after the server stops using it.
     pub db: TestDb,
 }
@@ -184,9 +184,14 @@ impl TestApp {
         .await
     }
 
-    /// The bootstrap admin's token, logged in once per test (logins are rate limited).
+    /// The bootstrap admin's token, logged in once per test (logins are rate limited), and again
+    /// when the test clock has moved far enough for it to expire.
     pub async fn admin_token(&self) -> String {
-        if let Some(t) = self.admin.lock().unwrap().clone() {
+        use patron::clock::Clock;
+        let now = self.clock.now();
+        if let Some((t, issued)) = self.admin.lock().unwrap().clone()
+            && now - issued < chrono::Duration::minutes(5)
+        {
             return t;
         }
         let body: Value = ok(
@@ -195,7 +200,7 @@ impl TestApp {
         )
         .await;
         let token = body["access_token"].as_str().expect("token").to_owned();
-        *self.admin.lock().unwrap() = Some(token.clone());
+        *self.admin.lock().unwrap() = Some((token.clone(), now));
         token
     }
 

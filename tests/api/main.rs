@@ -20,6 +20,7 @@ mod migrations;
 mod ops;
 mod overflow;
 mod points;
+mod profile;
 mod program;
 mod purchases;
 mod races;
