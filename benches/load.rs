@@ -1,12 +1,13 @@
 //! Load benchmark for Patron (see benches/README.md).
 //!
 //! Builds the release binary, starts it against SQLite and then PostgreSQL, loads customers,
-//! measures purchase recording and balance reads over HTTP, reads the server's peak memory and
+//! measures purchase recording, balance reads and 360° profile reads (for customers with short
+//! and with long purchase histories) over HTTP, reads the server's peak memory and
 //! compares the throughput with `pgbench` on the same machine. It prints figures and never
 //! asserts timings.
 //!
 //! `cargo bench --bench load [-- --quick] [--customers N] [--seconds S] [--clients C]
-//!  [--tokens N] [--db sqlite|postgres|both]`
+//!  [--tokens N] [--profiles N] [--small-history N] [--large-history N] [--db sqlite|postgres|both]`
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -49,6 +50,10 @@ struct Options {
     seconds: u64,
     clients: usize,
     tokens: usize,
+    /// Customers of each history size whose profiles are read.
+    profiles: usize,
+    small_history: usize,
+    large_history: usize,
     db: DbChoice,
     quick: bool,
     postgres_url: String,
@@ -61,6 +66,9 @@ usage: cargo bench --bench load -- [options]
   --seconds S         seconds per measured phase (default 20; env PATRON_BENCH_SECONDS)
   --clients C         concurrent HTTP clients (default 16; env PATRON_BENCH_CLIENTS)
   --tokens N          customers given a token for balance reads (default 1000)
+  --profiles N        customers of each history size for profile reads (default 2; --quick 1)
+  --small-history N   purchases of each small-history customer (default 10)
+  --large-history N   purchases of each large-history customer (default 10000; --quick 1000)
   --db WHICH          sqlite, postgres or both (default both)
 env PATRON_BENCH_POSTGRES_URL: PostgreSQL server to use
   (default postgres://postgres@127.0.0.1:5432/postgres)";
@@ -84,6 +92,9 @@ fn parse_options() -> Result<Options> {
         seconds: if quick { 5 } else { 20 },
         clients: 16,
         tokens: 1_000,
+        profiles: if quick { 1 } else { 2 },
+        small_history: 10,
+        large_history: if quick { 1_000 } else { 10_000 },
         db: DbChoice::Both,
         quick,
         postgres_url: std::env::var("PATRON_BENCH_POSTGRES_URL")
@@ -118,6 +129,9 @@ fn parse_options() -> Result<Options> {
             "--seconds" => o.seconds = number(arg, value(arg)?)? as u64,
             "--clients" => o.clients = number(arg, value(arg)?)?,
             "--tokens" => o.tokens = number(arg, value(arg)?)?,
+            "--profiles" => o.profiles = number(arg, value(arg)?)?,
+            "--small-history" => o.small_history = number(arg, value(arg)?)?,
+            "--large-history" => o.large_history = number(arg, value(arg)?)?,
             "--db" => {
                 o.db = match value(arg)?.as_str() {
                     "sqlite" => DbChoice::Sqlite,
@@ -137,6 +151,9 @@ fn parse_options() -> Result<Options> {
     anyhow::ensure!(o.seconds > 0, "--seconds must be at least 1");
     anyhow::ensure!(o.clients > 0, "--clients must be at least 1");
     anyhow::ensure!(o.tokens > 0, "--tokens must be at least 1");
+    anyhow::ensure!(o.profiles > 0, "--profiles must be at least 1");
+    anyhow::ensure!(o.small_history > 0, "--small-history must be at least 1");
+    anyhow::ensure!(o.large_history > 0, "--large-history must be at least 1");
     o.tokens = o.tokens.min(o.customers);
     Ok(o)
 }
@@ -741,6 +758,8 @@ struct DbResult {
     load_errors: usize,
     purchases: PhaseStats,
     reads: PhaseStats,
+    profile_small: PhaseStats,
+    profile_large: PhaseStats,
     peak_kib: Option<u64>,
     rss_kib: Option<u64>,
 }
@@ -886,6 +905,15 @@ async fn bench_database(
     };
     reads.print("balance reads");
 
+    // Profiles of customers with short and long histories.
+    let small = history_customers(&base, &key, o, "small", o.small_history).await?;
+    let large = history_customers(&base, &key, o, "large", o.large_history).await?;
+    println!("  measuring profile reads for {} s each…", o.seconds);
+    let profile_small = measure(o.clients, duration, profile_reads(&base, &key, small)).await?;
+    profile_small.print("profile small");
+    let profile_large = measure(o.clients, duration, profile_reads(&base, &key, large)).await?;
+    profile_large.print("profile large");
+
     let (peak_kib, rss_kib) = server.memory_kib();
     println!(
         "  server memory: peak (VmHWM) {}, now (VmRSS) {}",
@@ -900,8 +928,105 @@ async fn bench_database(
         load_errors,
         purchases,
         reads,
+        profile_small,
+        profile_large,
         peak_kib,
         rss_kib,
+    })
+}
+
+/// Creates `o.profiles` customers with `history` purchases each (lines in three categories,
+/// over two channels and three stores, every tenth partly returned); returns their ids.
+async fn history_customers(
+    base: &Arc<str>,
+    key: &Arc<str>,
+    o: &Options,
+    label: &str,
+    history: usize,
+) -> Result<Vec<String>> {
+    let nonce = random_secret(6);
+    let client = http_client()?;
+    let mut ids = Vec::new();
+    for n in 0..o.profiles {
+        let v = call(
+            &client,
+            reqwest::Method::POST,
+            &format!("{base}/v1/customers"),
+            Some(key),
+            Some(&json!({"external_id": format!("{label}-{nonce}-{n}")})),
+            &[StatusCode::CREATED],
+        )
+        .await?;
+        ids.push(string_field(&v, "id")?);
+    }
+    let started = Instant::now();
+    let total = o.profiles * history;
+    let (_, errors, first_error) = {
+        let base = base.clone();
+        let key = key.clone();
+        let ids = Arc::new(ids.clone());
+        run_jobs(total, o.clients, move |client, i| {
+            let customer = ids[i % ids.len()].clone();
+            let base = base.clone();
+            let key = key.clone();
+            let occurred_at = (chrono::Utc::now() - chrono::Duration::seconds(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let category = ["coffee", "tea", "cups"][i % 3];
+            let body = json!({
+                "external_id": uuid::Uuid::now_v7().to_string(),
+                "customer_id": customer,
+                "channel": if i % 2 == 0 { "store" } else { "web" },
+                "store_id": format!("S{}", i % 3),
+                "occurred_at": occurred_at,
+                "currency": "USD",
+                "total_minor": 3000,
+                "lines": [
+                    {"sku": format!("{category}-1"), "category": category, "quantity": 2, "unit_price_minor": 1000},
+                    {"sku": "bag", "category": "extras", "quantity": 1, "unit_price_minor": 1000}
+                ],
+            });
+            async move {
+                let url = format!("{base}/v1/purchases");
+                let v = call(&client, reqwest::Method::POST, &url, Some(&key), Some(&body),
+                    &[StatusCode::CREATED]).await?;
+                if i % 10 == 0 {
+                    let id = string_field(&v, "id")?;
+                    let url = format!("{base}/v1/purchases/{id}/returns");
+                    let ret = json!({"external_id": format!("ret-{id}"),
+                        "lines": [{"sku": "bag", "quantity": 1}]});
+                    call(&client, reqwest::Method::POST, &url, Some(&key), Some(&ret),
+                        &[StatusCode::CREATED]).await?;
+                }
+                Ok(String::new())
+            }
+        })
+        .await?
+    };
+    println!(
+        "  {} customers with {history} purchases each ({label}) loaded in {:.1} s ({errors} errors)",
+        o.profiles,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(e) = first_error {
+        println!("    first error: {e}");
+    }
+    Ok(ids)
+}
+
+/// `GET /v1/customers/{id}/profile` for one of `ids`, chosen at random.
+fn profile_reads(base: &Arc<str>, key: &Arc<str>, ids: Vec<String>) -> Request {
+    let urls: Arc<Vec<String>> = Arc::new(
+        ids.iter()
+            .map(|id| format!("{base}/v1/customers/{id}/profile"))
+            .collect(),
+    );
+    let key = key.clone();
+    Arc::new(move |client, seed| {
+        let url = &urls[(seed % urls.len() as u64) as usize];
+        let req = client.get(url).bearer_auth(&*key);
+        Box::pin(async move {
+            expect_status(req.send().await.context("sending")?, StatusCode::OK).await
+        })
     })
 }
 
@@ -1001,6 +1126,21 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
     row(&mut s, "balance read errors", &|r| {
         r.reads.errors.to_string()
     });
+    row(&mut s, "profile reads/s, small history", &|r| {
+        format!("{:.1}", r.profile_small.per_second())
+    });
+    row(&mut s, "profile p99 (ms), small history", &|r| {
+        format!("{:.2}", r.profile_small.p99_ms)
+    });
+    row(&mut s, "profile reads/s, large history", &|r| {
+        format!("{:.1}", r.profile_large.per_second())
+    });
+    row(&mut s, "profile p99 (ms), large history", &|r| {
+        format!("{:.2}", r.profile_large.p99_ms)
+    });
+    row(&mut s, "profile errors (small + large)", &|r| {
+        (r.profile_small.errors + r.profile_large.errors).to_string()
+    });
     row(&mut s, "server peak memory (VmHWM)", &|r| mib(r.peak_kib));
     row(&mut s, "server memory at end (VmRSS)", &|r| mib(r.rss_kib));
     let _ = writeln!(s);
@@ -1043,6 +1183,22 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
                 "no"
             },
             r.purchases.p99_ms
+        );
+    }
+    for r in results {
+        let throughput = r.profile_small.per_second() / r.profile_large.per_second().max(1e-9);
+        let p99 = r.profile_large.p99_ms / r.profile_small.p99_ms.max(1e-9);
+        let _ = writeln!(
+            s,
+            "{}: profile, {} vs {} purchases: small/large reads/s = {throughput:.2}, large/small p99 = {p99:.2} ({} within 2x)",
+            r.name,
+            o.small_history,
+            o.large_history,
+            if throughput <= 2.0 && p99 <= 2.0 {
+                ""
+            } else {
+                "not "
+            }
         );
     }
     for n in notes {
