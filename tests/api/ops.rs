@@ -98,6 +98,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/earning-rules/{id}"),
     ("delete", "/v1/earning-rules/{id}"),
     ("post", "/v1/customers/{id}/events"),
+    ("get", "/v1/customers/{id}/profile"),
+    ("get", "/v1/customers/{id}/timeline"),
+    ("post", "/v1/customers/{id}/tags"),
+    ("delete", "/v1/customers/{id}/tags/{tag}"),
+    ("get", "/v1/me/profile"),
 ];
 
 #[tokio::test]
