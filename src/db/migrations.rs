@@ -43,3 +43,14 @@ pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<usize> {
     .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))?;
     Ok(reverted.len())
 }
+
+/// Reverts the newest applied migration; returns its name (used by the migrations test to check
+/// that a migration carries existing rows over).
+pub fn revert_last(conn: &mut DbConnection) -> anyhow::Result<String> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting the last migration failed: {e}"))?;
+    Ok(reverted.to_string())
+}
