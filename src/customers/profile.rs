@@ -405,6 +405,12 @@ fn parse_kinds(raw: Option<&str>) -> Result<Vec<Kind>, ApiError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
+    if raw.chars().count() > 300 {
+        return Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "type",
+            "must be at most 300 characters",
+        )]));
+    }
     let mut kinds = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let kind = Kind::parse(name).ok_or_else(|| {

@@ -463,6 +463,9 @@ async fn list(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let mut c = Check::default();
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        c.fail("q", "must be at most 200 characters");
+    }
     let filter = ListFilter {
         email: opt(&mut c, "email", query.email.as_deref(), validate::email),
         phone: opt(&mut c, "phone", query.phone.as_deref(), validate::phone),
