@@ -2,6 +2,7 @@
 
 pub mod me_routes;
 pub mod model;
+pub mod privacy;
 pub mod repo;
 pub mod routes;
 pub mod search;
