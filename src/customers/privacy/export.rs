@@ -17,8 +17,8 @@ use crate::customers::{repo, stats};
 use crate::db::DbConnection;
 use crate::db::schema::{
     audit_log, customer_events, customer_tiers, customers, ledger_entries, point_lots,
-    purchase_lines, purchase_returns, purchases, qualifying_points, referral_payouts,
-    reward_codes, tier_changes,
+    purchase_lines, purchase_returns, purchases, qualifying_points, referral_payouts, reward_codes,
+    tier_changes,
 };
 use crate::points::{BalanceRow, EntryRow, LotRow};
 use crate::purchases::earning::BreakdownItem;
@@ -500,14 +500,17 @@ fn purchases_of(c: &mut DbConnection, id: &str) -> QueryResult<Vec<ExportedPurch
         .order((purchase_returns::created_at, purchase_returns::id))
         .load(c)?;
     for r in return_rows {
-        returns.entry(r.purchase_id).or_default().push(ExportedReturn {
-            id: r.id,
-            external_id: r.external_id,
-            amount_minor: r.amount_minor,
-            points_reversed: r.points_reversed,
-            points_uncovered: r.points_uncovered,
-            created_at: utc(r.created_at),
-        });
+        returns
+            .entry(r.purchase_id)
+            .or_default()
+            .push(ExportedReturn {
+                id: r.id,
+                external_id: r.external_id,
+                amount_minor: r.amount_minor,
+                points_reversed: r.points_reversed,
+                points_uncovered: r.points_uncovered,
+                created_at: utc(r.created_at),
+            });
     }
     rows.into_iter()
         .map(|p| {
@@ -590,7 +593,10 @@ fn events(c: &mut DbConnection, id: &str) -> QueryResult<Vec<ExportedEvent>> {
             customer_events::points,
             customer_events::created_at,
         ))
-        .order((customer_events::occurred_at.asc(), customer_events::id.asc()))
+        .order((
+            customer_events::occurred_at.asc(),
+            customer_events::id.asc(),
+        ))
         .load(c)?;
     rows.into_iter()
         .map(
