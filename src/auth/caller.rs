@@ -11,7 +11,7 @@ use super::{Permission, Role, Scope};
 use crate::app::AppState;
 use crate::customers::model::CustomerId;
 use crate::error::ApiError;
-use crate::{api_keys, db, staff};
+use crate::{api_keys, customers, db, staff};
 
 /// Whoever sent the request, after their credential was checked.
 #[derive(Debug, Clone)]
@@ -164,9 +164,23 @@ async fn resolve(
         }
     };
     match audience {
-        Audience::Customer => Ok(Caller::Customer(CustomerCaller {
-            customer_id: CustomerId(claims.sub),
-        })),
+        Audience::Customer => {
+            // One indexed lookup per request: a token outlives neither an erasure nor a merge.
+            let id = claims.sub;
+            let lookup = id.clone();
+            let row = db::run(&state.pool, move |c| customers::repo::find(c, &lookup)).await?;
+            match row {
+                Some(r) if r.erased_at.is_none() && r.merged_into.is_none() => {
+                    Ok(Caller::Customer(CustomerCaller {
+                        customer_id: CustomerId(id),
+                    }))
+                }
+                _ => Err(ApiError::unauthorized(
+                    "token_revoked",
+                    "This customer token is no longer valid",
+                )),
+            }
+        }
         Audience::Staff => {
             let id = claims.sub;
             let lookup = id.clone();

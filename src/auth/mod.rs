@@ -145,6 +145,11 @@ impl Permission {
         scope: Some(Scope::CustomersWrite),
         roles: &[Role::Support],
     };
+    /// Erase a customer's personal data (right to erasure): staff only, never an API key.
+    pub const CUSTOMERS_ERASE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Support],
+    };
     /// Mint customer tokens.
     pub const TOKENS_ISSUE: Permission = Permission {
         scope: Some(Scope::TokensIssue),

@@ -2,6 +2,7 @@
 
 pub mod me_routes;
 pub mod model;
+pub mod privacy;
 pub mod profile;
 pub mod repo;
 pub mod routes;

@@ -174,12 +174,28 @@ pub struct CustomerResponse {
     has_password: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// When the customer's personal data was erased (`DELETE /v1/customers/{id}`); null unless
+    /// erased. An erased customer shows no personal data and a null `external_id`.
+    erased_at: Option<DateTime<Utc>>,
+}
+
+impl CustomerResponse {
+    /// The customer's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 impl From<Customer> for CustomerResponse {
     fn from(c: Customer) -> Self {
         let r = c.row;
+        // Erasure keeps a placeholder external id only to satisfy the "one identifier" CHECK.
+        let external_id = match r.erased_at {
+            Some(_) => None,
+            None => r.external_id.clone(),
+        };
         Self {
+            erased_at: r.erased_at.map(|t| t.and_utc()),
             attributes: r.attributes(),
             has_password: r.password_hash.is_some(),
             consents: ConsentsBody {
@@ -188,7 +204,7 @@ impl From<Customer> for CustomerResponse {
                 surveys: r.consent_surveys,
             },
             id: r.id,
-            external_id: r.external_id,
+            external_id,
             email: r.email,
             phone: r.phone,
             first_name: r.first_name,
@@ -424,7 +440,7 @@ async fn get_by_external_id(
 #[utoipa::path(tag = "customers", request_body = UpdateCustomer, security(("bearer" = [])),
     responses((status = 200, body = CustomerResponse), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "`customer_exists`, with `existing_id`", body = Problem),
-        (status = 422, description = "`customer_unidentifiable`", body = Problem)))]
+        (status = 422, description = "`customer_unidentifiable`, `customer_erased`", body = Problem)))]
 #[patch("/customers/{id}")]
 async fn update(
     state: web::Data<AppState>,

@@ -183,6 +183,10 @@ pub fn update(
     let result = db::write(conn, |c| {
         // Locked first, so a concurrent password change or PATCH is not written back over.
         let mut row = repo::find_for_update(c, id)?.ok_or(CustomerError::NotFound)?;
+        // An erasure is final: no personal data is written back onto the record.
+        if row.erased_at.is_some() {
+            return Err(CustomerError::Erased);
+        }
         if editor == Editor::Customer && row.birthday.is_some() && changes.birthday.is_some() {
             return Err(CustomerError::BirthdayAlreadySet);
         }

@@ -237,12 +237,15 @@ fn replay(
     })
 }
 
+/// What returning lines comes to: the amount, the points to reverse, and (category, amount) pairs.
+type LinesReturned = (i64, i64, Vec<(String, i64)>);
+
 /// Marks lines returned; returns (amount, points to reverse).
 fn return_lines(
     c: &mut DbConnection,
     purchase: &PurchaseRow,
     items: &[(String, i64)],
-) -> Result<(i64, i64, Vec<(String, i64)>), ReturnError> {
+) -> Result<LinesReturned, ReturnError> {
     let lines = repo::lines_of(c, std::slice::from_ref(&purchase.id))?;
     if lines.is_empty() {
         return Err(ReturnError::Shape(

@@ -292,13 +292,14 @@ async fn a_customer_token_relabelled_as_staff_is_refused() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let sub = admin_id(&app, &admin).await;
-    // A customer-audience token whose subject happens to be a staff id still reaches only /v1/me.
+    // A customer-audience token whose subject happens to be a staff id names no customer, so it
+    // is refused before any route (customer tokens are checked against the customer record).
     let mut claims = staff_claims(app.clock_now(), &sub);
     claims["aud"] = json!("patron:customer");
     problem(
         app.get("/v1/staff", &forge(&claims, SECRET)).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
     )
     .await;
 }

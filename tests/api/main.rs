@@ -20,6 +20,7 @@ mod migrations;
 mod ops;
 mod overflow;
 mod points;
+mod privacy;
 mod profile;
 mod program;
 mod purchases;

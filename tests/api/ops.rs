@@ -63,6 +63,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/customers/{id}"),
     ("get", "/v1/customers/by-external-id/{external_id}"),
     ("post", "/v1/customers/{id}/tokens"),
+    ("get", "/v1/customers/{id}/export"),
+    ("delete", "/v1/customers/{id}"),
+    ("get", "/v1/me/export"),
     ("get", "/v1/me"),
     ("patch", "/v1/me"),
     ("put", "/v1/me/password"),
@@ -280,7 +283,7 @@ async fn another_method_on_a_known_path_is_405_with_allow() {
         .request(Method::PUT, "/v1/customers/some-id", None, None)
         .await;
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(resp.headers()["allow"], "GET, PATCH");
+    assert_eq!(resp.headers()["allow"], "DELETE, GET, PATCH");
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
