@@ -103,6 +103,7 @@ impl Application {
                         .configure(api_keys::routes::config)
                         .configure(customers::me_routes::config)
                         .configure(customers::routes::config)
+                        .configure(customers::merge::config)
                         .configure(program::routes::config)
                         .configure(purchases::routes::config)
                         .configure(purchases::return_routes::config)
