@@ -26,8 +26,8 @@ use crate::db::{self, DbConnection};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, Outcome};
 use crate::points::ledger;
-use crate::timeline::{self, Kind, NewEvent};
 use crate::tiers::{self, CustomerTierRow};
+use crate::timeline::{self, Kind, NewEvent};
 
 /// Registers the route.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -320,18 +320,19 @@ fn merge_tier(
         row.as_ref()
             .and_then(|r| all.iter().find(|t| t.id == r.tier_id))
     };
-    let qualifying = tiers::repo::qualifying(c, target, now, program.tier_window_months)?
-        .saturating_add(tiers::repo::qualifying(
-            c,
-            source,
-            now,
-            program.tier_window_months,
-        )?);
+    let qualifying =
+        tiers::repo::qualifying(c, target, now, program.tier_window_months)?.saturating_add(
+            tiers::repo::qualifying(c, source, now, program.tier_window_months)?,
+        );
     let current = tier_of(&held_t);
-    let best = [current, tier_of(&held_s), tiers::service::earned_tier(&all, qualifying)]
-        .into_iter()
-        .flatten()
-        .max_by_key(|t| t.threshold);
+    let best = [
+        current,
+        tier_of(&held_s),
+        tiers::service::earned_tier(&all, qualifying),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|t| t.threshold);
     let Some(best) = best else {
         return Ok(());
     };

@@ -237,12 +237,15 @@ fn replay(
     })
 }
 
+/// Returned lines: (amount, points to reverse, amount returned per category).
+type ReturnedLines = (i64, i64, Vec<(String, i64)>);
+
 /// Marks lines returned; returns (amount, points to reverse).
 fn return_lines(
     c: &mut DbConnection,
     purchase: &PurchaseRow,
     items: &[(String, i64)],
-) -> Result<(i64, i64, Vec<(String, i64)>), ReturnError> {
+) -> Result<ReturnedLines, ReturnError> {
     let lines = repo::lines_of(c, std::slice::from_ref(&purchase.id))?;
     if lines.is_empty() {
         return Err(ReturnError::Shape(

@@ -76,9 +76,7 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
     let admin = app.admin_token().await;
     let support = app.staff_token("support").await;
     let key = crate::purchases::till(&app).await;
-    let tier = |name: &str, threshold: i64| {
-        json!({"name": {"en": name}, "threshold": threshold, "multiplier_percent": 100, "benefits": []})
-    };
+    let tier = |name: &str, threshold: i64| json!({"name": {"en": name}, "threshold": threshold, "multiplier_percent": 100, "benefits": []});
     ok(
         app.post("/v1/tiers", &admin, tier("Silver", 500)).await,
         StatusCode::CREATED,
@@ -136,7 +134,11 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
         "Silver"
     );
 
-    let merged = ok(merge(&app, &support, &target, &source).await, StatusCode::OK).await;
+    let merged = ok(
+        merge(&app, &support, &target, &source).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(merged["id"], target.as_str());
     assert_eq!(merged["external_id"], "store-t", "the target keeps its own");
     assert_eq!(merged["phone"], "+989121234567", "taken from the source");
@@ -149,14 +151,25 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
     assert_eq!(after["available"], 100 + 500);
     assert_eq!(after["pending"], 600 + 300);
     assert_eq!(after["redeemed"], 200);
-    assert_eq!(after["lifetime_earned"], 600 + 300, "adjustments are not earnings");
-    assert_eq!(after["tier"]["current"]["id"], gold, "900 combined points reach Gold");
+    assert_eq!(
+        after["lifetime_earned"],
+        600 + 300,
+        "adjustments are not earnings"
+    );
+    assert_eq!(
+        after["tier"]["current"]["id"], gold,
+        "900 combined points reach Gold"
+    );
     assert_eq!(after["tier"]["qualifying_points"], 900);
     let entries = history(&app, &admin, &target).await;
     assert_eq!(entries.len(), 5);
     assert_chain(&entries, &after);
 
-    let owner = ok(app.get(&format!("/v1/codes/{code}"), &admin).await, StatusCode::OK).await;
+    let owner = ok(
+        app.get(&format!("/v1/codes/{code}"), &admin).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(owner["customer_id"], target.as_str());
     let bought = ok(
         app.get(&format!("/v1/customers/{target}/purchases"), &admin)
@@ -172,7 +185,10 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
         "/v1/customers/by-external-id/app-s".to_owned(),
     ] {
         let resp = app.get(&path, &admin).await;
-        let location = resp.headers()["content-location"].to_str().unwrap().to_owned();
+        let location = resp.headers()["content-location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(location, format!("/v1/customers/{target}"));
         let body = ok(resp, StatusCode::OK).await;
         assert_eq!(body["id"], target.as_str());
@@ -184,7 +200,11 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
     let mut p = purchase("s-2", &source, 10_000);
     p.as_object_mut().unwrap().remove("customer_id");
     p["customer_external_id"] = json!("app-s");
-    ok(app.post("/v1/purchases", &key, p).await, StatusCode::CREATED).await;
+    ok(
+        app.post("/v1/purchases", &key, p).await,
+        StatusCode::CREATED,
+    )
+    .await;
     let last = balance(&app, &admin, &target).await;
     assert_eq!(last["pending"], 900 + 100);
     assert_chain(&history(&app, &admin, &target).await, &last);
@@ -288,10 +308,7 @@ async fn two_merges_racing_in_opposite_directions_leave_one_survivor_with_both_b
         adjust(&app, &admin, &a, 100).await;
         adjust(&app, &admin, &a, 20).await;
         adjust(&app, &admin, &b, 3).await;
-        let (ab, ba) = tokio::join!(
-            merge(&app, &admin, &a, &b),
-            merge(&app, &support, &b, &a)
-        );
+        let (ab, ba) = tokio::join!(merge(&app, &admin, &a, &b), merge(&app, &support, &b, &a));
         let statuses = [ab.status(), ba.status()];
         let (winner, loser) = if ab.status() == StatusCode::OK {
             (ab, ba)
