@@ -102,7 +102,7 @@ pub struct MergeRequest {
     responses((status = 200, description = "The merged target", body = CustomerResponse),
         (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, description = "either customer is unknown", body = Problem),
-        (status = 409, description = "`customer_merged`: the source was already merged into a customer", body = Problem),
+        (status = 409, description = "`customer_merged`: the source was already merged into a customer (a target that is an alias means its survivor instead); `merge_in_progress`: concurrent merges kept moving the records, try again", body = Problem),
         (status = 422, description = "`merge_into_self`, `customer_erased`, `points_overflow`", body = Problem)))]
 #[post("/customers/{id}/merge")]
 async fn merge_route(

@@ -63,6 +63,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/customers/{id}"),
     ("get", "/v1/customers/by-external-id/{external_id}"),
     ("post", "/v1/customers/{id}/tokens"),
+    ("post", "/v1/customers/{id}/merge"),
     ("get", "/v1/me"),
     ("patch", "/v1/me"),
     ("put", "/v1/me/password"),
