@@ -105,6 +105,7 @@ impl Application {
                         .configure(customers::routes::config)
                         .configure(customers::privacy::config)
                         .configure(customers::profile::config)
+                        .configure(customers::merge::config)
                         .configure(program::routes::config)
                         .configure(purchases::routes::config)
                         .configure(purchases::return_routes::config)

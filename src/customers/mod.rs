@@ -1,6 +1,8 @@
 //! Customers: identity, contact details, consents, tags and attributes — the core of the profile.
 
 pub mod me_routes;
+pub mod merge;
+mod merge_repo;
 pub mod model;
 pub mod privacy;
 pub mod profile;

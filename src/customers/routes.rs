@@ -177,9 +177,31 @@ pub struct CustomerResponse {
     /// When the customer's personal data was erased (`DELETE /v1/customers/{id}`); null unless
     /// erased. An erased customer shows no personal data and a null `external_id`.
     erased_at: Option<DateTime<Utc>>,
+    /// Present when the id (or external id) asked for names a customer record that was merged
+    /// into this one: the merged record's id. This body is then the surviving customer's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_from: Option<String>,
 }
 
 impl CustomerResponse {
+    /// The answer for a lookup that went through a merge alias.
+    fn via_alias(mut self, merged_from: Option<String>) -> Self {
+        self.merged_from = merged_from;
+        self
+    }
+
+    /// The response with a `Content-Location` naming the surviving record when an alias was asked for.
+    fn respond(self) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        if self.merged_from.is_some() {
+            response.insert_header((
+                actix_web::http::header::CONTENT_LOCATION,
+                format!("/v1/customers/{}", self.id),
+            ));
+        }
+        response.json(self)
+    }
+
     /// The customer's id.
     pub fn id(&self) -> &str {
         &self.id
@@ -218,6 +240,7 @@ impl From<Customer> for CustomerResponse {
             referral_code: r.referral_code,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            merged_from: None,
         }
     }
 }
@@ -405,9 +428,12 @@ async fn create(
     .await
 }
 
-/// Get a customer.
+/// Get a customer. An id of a record merged into another answers with the surviving customer,
+/// `merged_from` set to the id asked for and a `Content-Location` naming the survivor.
 #[utoipa::path(tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = CustomerResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CustomerResponse,
+            headers(("Content-Location" = String, description = "`/v1/customers/{id}` of the surviving customer, when a merged record was asked for"))),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/customers/{id}")]
 async fn get_one(
     state: web::Data<AppState>,
@@ -415,13 +441,18 @@ async fn get_one(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_READ)?;
-    let customer = db::run(&state.pool, move |c| service::get(c, &id)).await?;
-    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+    let (customer, merged_from) = db::run(&state.pool, move |c| service::lookup(c, &id)).await?;
+    Ok(CustomerResponse::from(customer)
+        .via_alias(merged_from)
+        .respond())
 }
 
-/// Get a customer by the client's own id.
+/// Get a customer by the client's own id. An external id kept by a record merged into another
+/// answers with the surviving customer, `merged_from` and `Content-Location` as for the id.
 #[utoipa::path(tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = CustomerResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CustomerResponse,
+            headers(("Content-Location" = String, description = "`/v1/customers/{id}` of the surviving customer, when a merged record was found"))),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/customers/by-external-id/{external_id}")]
 async fn get_by_external_id(
     state: web::Data<AppState>,
@@ -429,11 +460,13 @@ async fn get_by_external_id(
     external_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_READ)?;
-    let customer = db::run(&state.pool, move |c| {
+    let (customer, merged_from) = db::run(&state.pool, move |c| {
         service::get_by_external_id(c, &external_id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(CustomerResponse::from(customer)))
+    Ok(CustomerResponse::from(customer)
+        .via_alias(merged_from)
+        .respond())
 }
 
 /// Change a customer.
@@ -512,7 +545,8 @@ async fn list(
 
 /// Mint a short-lived customer token for a mobile app (scope `tokens:issue`).
 #[utoipa::path(tag = "customers", security(("bearer" = [])),
-    responses((status = 201, body = CustomerToken), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = CustomerToken), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "`customer_erased`", body = Problem)))]
 #[post("/customers/{id}/tokens")]
 async fn issue_token(
     state: web::Data<AppState>,
@@ -520,10 +554,11 @@ async fn issue_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::TOKENS_ISSUE)?;
-    let customer = db::run(&state.pool, move |c| service::get(c, &id)).await?;
+    // A merged record's id mints a token for the surviving customer.
+    let customer = db::run(&state.pool, move |c| service::live(c, &id)).await?;
     let issued = state
         .tokens
-        .issue(Audience::Customer, &customer.row.id, state.clock.now())?;
+        .issue(Audience::Customer, &customer.id, state.clock.now())?;
     Ok(HttpResponse::Created().json(CustomerToken {
         access_token: issued.token,
         token_type: "Bearer",

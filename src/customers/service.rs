@@ -151,14 +151,32 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Customer, CustomerError>
     Ok(Customer { row, tags })
 }
 
-/// Loads a customer by external id.
+/// Loads the customer an id names now, following a merge alias; the second value is the id
+/// asked for when it was an alias.
+pub fn lookup(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<(Customer, Option<String>), CustomerError> {
+    let row = repo::resolve(conn, id)?.ok_or(CustomerError::NotFound)?;
+    let merged_from = (row.id != id).then(|| id.to_owned());
+    let tags = repo::tags(conn, &row.id)?;
+    Ok((Customer { row, tags }, merged_from))
+}
+
+/// Loads a customer by external id, following a merge alias; the second value is the id of the
+/// merged record that holds the external id, if it was one.
 pub fn get_by_external_id(
     conn: &mut DbConnection,
     external_id: &str,
-) -> Result<Customer, CustomerError> {
-    let row = repo::find_by_external_id(conn, external_id)?.ok_or(CustomerError::NotFound)?;
+) -> Result<(Customer, Option<String>), CustomerError> {
+    let found = repo::find_by_external_id(conn, external_id)?.ok_or(CustomerError::NotFound)?;
+    let merged_from = found.merged_into.is_some().then(|| found.id.clone());
+    let row = match found.merged_into.as_deref() {
+        Some(target) => repo::find(conn, target)?.ok_or(CustomerError::NotFound)?,
+        None => found,
+    };
     let tags = repo::tags(conn, &row.id)?;
-    Ok(Customer { row, tags })
+    Ok((Customer { row, tags }, merged_from))
 }
 
 /// Who is changing the customer: staff and backends may rewrite a birthday, the customer only once.
@@ -180,12 +198,18 @@ pub fn update(
     now: NaiveDateTime,
 ) -> Result<Customer, CustomerError> {
     let mut keys = CustomerFields::default();
+    // A merged record's id changes the surviving customer; an erased customer is not changed.
+    let id = &live(conn, id)?.id;
     let result = db::write(conn, |c| {
         // Locked first, so a concurrent password change or PATCH is not written back over.
         let mut row = repo::find_for_update(c, id)?.ok_or(CustomerError::NotFound)?;
         // An erasure is final: no personal data is written back onto the record.
         if row.erased_at.is_some() {
             return Err(CustomerError::Erased);
+        }
+        if row.merged_into.is_some() {
+            // Merged away between the look-up and the lock.
+            return Err(CustomerError::NotFound);
         }
         if editor == Editor::Customer && row.birthday.is_some() && changes.birthday.is_some() {
             return Err(CustomerError::BirthdayAlreadySet);

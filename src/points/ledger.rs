@@ -84,10 +84,29 @@ pub fn balance(
 
 /// Locks the customer's balance row for the rest of the transaction (a no-op UPDATE); returns
 /// false if the customer has no balance row.
+///
+/// A customer merged into another while this transaction waited for the lock has no balance row
+/// any more: the transaction fails with a serialization error, so `db::run` runs it again and
+/// it resolves the id to the surviving customer this time.
 pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let locked = diesel::update(balances::table.find(customer_id))
         .set(balances::updated_at.eq(now))
         .execute(conn)?;
+    if locked == 0 {
+        let merged: Option<Option<String>> = crate::db::schema::customers::table
+            .find(customer_id)
+            .select(crate::db::schema::customers::merged_into)
+            .first(conn)
+            .optional()?;
+        if let Some(Some(_)) = merged {
+            return Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::SerializationFailure,
+                Box::new(format!(
+                    "customer {customer_id} was merged while this write waited; run it again"
+                )),
+            ));
+        }
+    }
     Ok(locked == 1)
 }
 

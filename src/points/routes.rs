@@ -138,7 +138,11 @@ pub struct History {
 async fn balance(state: &AppState, customer_id: String) -> Result<BalanceResponse, ApiError> {
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        // Every customer has a balance row from creation on, so it doubles as the existence check.
+        // A merged record's id reads the surviving customer's balance.
+        let customer_id = customers::repo::resolve(c, &customer_id)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?
+            .id;
+        // Every customer has a balance row from creation on.
         let row = ledger::find_balance(c, &customer_id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
         let program = crate::program::repo::load(c)?;
@@ -160,9 +164,10 @@ async fn history(
         .map(pagination::decode_seq)
         .transpose()?;
     let mut rows = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        if customers::repo::find(c, &customer_id)?.is_none() {
-            return Err(ApiError::not_found("Customer"));
-        }
+        // A merged record's id reads the surviving customer's history (which holds its entries).
+        let customer_id = customers::repo::resolve(c, &customer_id)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?
+            .id;
         Ok(ledger::history(c, &customer_id, before, limit + 1)?)
     })
     .await?;

@@ -20,6 +20,9 @@ pub enum PointsError {
     /// No such customer.
     #[error("customer not found")]
     NotFound,
+    /// The customer's personal data was erased.
+    #[error("this customer's data was erased; nothing new can be recorded for them")]
+    Erased,
     /// Not enough points.
     #[error("{needed} points are needed; {available} are available")]
     Insufficient { needed: i64, available: i64 },
@@ -43,10 +46,22 @@ impl From<LedgerError> for PointsError {
     }
 }
 
+impl From<customers::service::CustomerError> for PointsError {
+    fn from(err: customers::service::CustomerError) -> Self {
+        use customers::service::CustomerError;
+        match err {
+            CustomerError::Erased => PointsError::Erased,
+            CustomerError::Db(e) => PointsError::Db(e),
+            _ => PointsError::NotFound,
+        }
+    }
+}
+
 impl From<PointsError> for ApiError {
     fn from(err: PointsError) -> Self {
         match err {
             PointsError::NotFound => ApiError::not_found("Customer"),
+            PointsError::Erased => ApiError::unprocessable("customer_erased", err.to_string()),
             PointsError::Insufficient { .. } => {
                 ApiError::unprocessable("insufficient_points", err.to_string())
             }
@@ -74,9 +89,11 @@ pub fn adjust(
     now: NaiveDateTime,
 ) -> Result<(EntryRow, BalanceRow), PointsError> {
     db::write(conn, |c| {
-        if customers::repo::find(c, &a.customer_id)?.is_none() {
-            return Err(PointsError::NotFound);
-        }
+        // A merged record's id adjusts the surviving customer; an erased one is refused.
+        let a = &Adjustment {
+            customer_id: customers::service::live(c, &a.customer_id)?.id,
+            ..a.clone()
+        };
         let id = uuid::Uuid::now_v7().to_string();
         let posting = Posting {
             customer_id: a.customer_id.clone(),

@@ -409,9 +409,10 @@ async fn page(
         .map(pagination::decode_position)
         .transpose()?;
     let (mut rows, mut lines, lots) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        if crate::customers::repo::find(c, &customer_id)?.is_none() {
-            return Err(ApiError::not_found("Customer"));
-        }
+        // A merged record's id lists the surviving customer's purchases.
+        let customer_id = crate::customers::repo::resolve(c, &customer_id)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?
+            .id;
         let rows =
             repo::list_for_customer(c, &customer_id, store.as_deref(), before.clone(), limit + 1)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();

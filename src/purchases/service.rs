@@ -58,6 +58,9 @@ pub enum PurchaseError {
     /// No such customer.
     #[error("the customer does not exist")]
     UnknownCustomer,
+    /// The customer's personal data was erased.
+    #[error("this customer's data was erased; nothing new can be recorded for them")]
+    CustomerErased,
     /// The purchase is in another currency than the program.
     #[error("the program's currency is {expected}")]
     CurrencyMismatch { expected: String },
@@ -93,6 +96,9 @@ impl From<PurchaseError> for ApiError {
             }
             PurchaseError::UnknownCustomer => {
                 ApiError::unprocessable("unknown_customer", err.to_string())
+            }
+            PurchaseError::CustomerErased => {
+                ApiError::unprocessable("customer_erased", err.to_string())
             }
             PurchaseError::CurrencyMismatch { .. } => {
                 ApiError::unprocessable("currency_mismatch", err.to_string())
@@ -131,11 +137,16 @@ fn resolve_customer(
     conn: &mut DbConnection,
     customer: &CustomerRef,
 ) -> Result<String, PurchaseError> {
+    // A merged record's id or external id names the surviving customer.
     let row = match customer {
-        CustomerRef::Id(id) => customers::repo::find(conn, id)?,
-        CustomerRef::ExternalId(x) => customers::repo::find_by_external_id(conn, x)?,
+        CustomerRef::Id(id) => customers::repo::resolve(conn, id)?,
+        CustomerRef::ExternalId(x) => customers::repo::resolve_external_id(conn, x)?,
     };
-    row.map(|r| r.id).ok_or(PurchaseError::UnknownCustomer)
+    let row = row.ok_or(PurchaseError::UnknownCustomer)?;
+    if row.erased_at.is_some() {
+        return Err(PurchaseError::CustomerErased);
+    }
+    Ok(row.id)
 }
 
 fn quote(

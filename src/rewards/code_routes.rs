@@ -151,7 +151,8 @@ async fn redeem(
                 store.as_deref(),
                 now,
             )?;
-            let next = ledger::next_expiry(c, &customer_id)?;
+            // The code's owner: a merged record's id redeems for the surviving customer.
+            let next = ledger::next_expiry(c, &code.customer_id)?;
             Outcome::json(
                 StatusCode::CREATED,
                 &RedemptionResponse {
@@ -248,9 +249,9 @@ async fn my_rewards(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now_naive();
     let (customer, balance, rewards) = db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        let id = caller.customer_id.0.clone();
-        let customer =
-            customers::repo::find(c, &id)?.ok_or_else(|| ApiError::not_found("Customer"))?;
+        let customer = customers::repo::resolve(c, &caller.customer_id.0)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?;
+        let id = customer.id.clone();
         let balance = ledger::balance(c, &id, now)?;
         let rewards = repo::list(c, None, true, 200)?;
         let mut locked = Vec::new();

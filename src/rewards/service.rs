@@ -20,6 +20,9 @@ pub enum RewardError {
     /// No such customer.
     #[error("customer not found")]
     CustomerNotFound,
+    /// The customer's personal data was erased.
+    #[error("this customer's data was erased; nothing new can be recorded for them")]
+    CustomerErased,
     /// No such reward.
     #[error("reward not found")]
     RewardNotFound,
@@ -78,11 +81,23 @@ impl From<crate::points::service::PointsError> for RewardError {
     }
 }
 
+impl From<customers::service::CustomerError> for RewardError {
+    fn from(err: customers::service::CustomerError) -> Self {
+        use customers::service::CustomerError;
+        match err {
+            CustomerError::Erased => RewardError::CustomerErased,
+            CustomerError::Db(e) => RewardError::Db(e),
+            _ => RewardError::CustomerNotFound,
+        }
+    }
+}
+
 impl From<RewardError> for ApiError {
     fn from(err: RewardError) -> Self {
         let detail = err.to_string();
         match err {
             RewardError::CustomerNotFound => ApiError::not_found("Customer"),
+            RewardError::CustomerErased => ApiError::unprocessable("customer_erased", detail),
             RewardError::RewardNotFound => ApiError::not_found("Reward"),
             RewardError::CodeNotFound => ApiError::not_found("Code"),
             RewardError::Unavailable => ApiError::unprocessable("reward_unavailable", detail),
@@ -118,9 +133,8 @@ pub fn redeem(
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
     db::write(conn, |c| {
-        if customers::repo::find(c, customer_id)?.is_none() {
-            return Err(RewardError::CustomerNotFound);
-        }
+        // A merged record's id redeems for the surviving customer.
+        let customer_id = &customers::service::live(c, customer_id)?.id;
         let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
         if !reward.active
             || reward.valid_from.is_some_and(|t| now < t)

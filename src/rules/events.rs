@@ -108,9 +108,8 @@ fn record(
     now: NaiveDateTime,
 ) -> Result<EventResponse, ApiError> {
     db::write(c, |c| -> Result<EventResponse, ApiError> {
-        if customers::repo::find(c, customer_id)?.is_none() {
-            return Err(ApiError::not_found("Customer"));
-        }
+        // A merged record's id records for the surviving customer; an erased one is refused.
+        let customer_id = &customers::service::live(c, customer_id)?.id;
         // Serialises this customer's events, so limits cannot be raced past.
         ledger::lock(c, customer_id, now)?;
         let at = e.occurred_at.naive_utc();

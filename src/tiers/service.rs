@@ -25,7 +25,7 @@ pub struct TierStatus {
 }
 
 /// The highest tier whose threshold `qualifying` reaches.
-fn earned_tier(tiers: &[TierRow], qualifying: i64) -> Option<&TierRow> {
+pub fn earned_tier(tiers: &[TierRow], qualifying: i64) -> Option<&TierRow> {
     tiers
         .iter()
         .filter(|t| t.threshold <= qualifying)

@@ -16,6 +16,7 @@ mod history_order;
 mod ledger_props;
 mod lot_expiry;
 mod me;
+mod merge;
 mod migrations;
 mod ops;
 mod overflow;

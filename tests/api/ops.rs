@@ -66,6 +66,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/customers/{id}/export"),
     ("delete", "/v1/customers/{id}"),
     ("get", "/v1/me/export"),
+    ("post", "/v1/customers/{id}/merge"),
     ("get", "/v1/me"),
     ("patch", "/v1/me"),
     ("put", "/v1/me/password"),

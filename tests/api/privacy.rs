@@ -502,7 +502,6 @@ async fn erasing_twice_answers_204_and_changes_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "purchases, adjustments and redemptions call customers::service::live() in a parallel branch"]
 async fn writes_for_an_erased_customer_answer_422_customer_erased() {
     let r = rich().await;
     let app = &r.app;
