@@ -205,7 +205,10 @@ fn lock_pair(
         let target = repo::resolve(c, target_id)?.ok_or(MergeError::NotFound)?;
         let source = repo::find(c, source_id)?.ok_or(MergeError::NotFound)?;
         // An alias has no balance row of its own: the customer it names is locked instead.
-        let source_live = source.merged_into.clone().unwrap_or_else(|| source.id.clone());
+        let source_live = source
+            .merged_into
+            .clone()
+            .unwrap_or_else(|| source.id.clone());
         let wanted: BTreeSet<String> = [target.id.clone(), source_live].into();
         if wanted.is_subset(&locked) {
             return Ok((target, source));
