@@ -255,7 +255,7 @@ pub struct AdjustmentResponse {
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
     responses((status = 201, body = AdjustmentResponse), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, description = "`insufficient_points`, `points_overflow`, `idempotency_key_reused`", body = Problem)))]
+        (status = 422, description = "`insufficient_points`, `points_overflow`, `idempotency_key_reused`, `customer_erased`", body = Problem)))]
 #[post("/customers/{id}/points/adjustments")]
 async fn adjust(
     state: web::Data<AppState>,

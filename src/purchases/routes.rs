@@ -307,7 +307,7 @@ impl PurchaseRequest {
     responses((status = 201, body = PurchaseResponse), (status = 200, description = "already recorded (retry)", body = PurchaseResponse),
         (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 409, description = "`purchase_conflict`", body = Problem),
-        (status = 422, description = "`unknown_customer`, `currency_mismatch`, `points_overflow`", body = Problem)))]
+        (status = 422, description = "`unknown_customer`, `currency_mismatch`, `points_overflow`, `customer_erased`", body = Problem)))]
 #[post("/purchases")]
 async fn record(
     state: web::Data<AppState>,

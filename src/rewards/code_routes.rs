@@ -174,7 +174,7 @@ async fn redeem(
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
     responses((status = 201, body = RedemptionResponse), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem),
-        (status = 422, description = "`insufficient_points`, `out_of_stock`, `reward_limit_reached`, `reward_unavailable`, `tier_required`", body = Problem)))]
+        (status = 422, description = "`insufficient_points`, `out_of_stock`, `reward_limit_reached`, `reward_unavailable`, `tier_required`, `customer_erased`", body = Problem)))]
 #[post("/customers/{id}/redemptions")]
 async fn redeem_for_customer(
     state: web::Data<AppState>,

@@ -212,7 +212,8 @@ fn record(
 /// Report a custom event for a customer. Needs an `Idempotency-Key`.
 #[utoipa::path(tag = "points", request_body = EventRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = EventResponse), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = EventResponse), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "`customer_erased`, `points_overflow`", body = Problem)))]
 #[post("/customers/{id}/events")]
 async fn record_event(
     state: web::Data<AppState>,
