@@ -1190,7 +1190,7 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
         let p99 = r.profile_large.p99_ms / r.profile_small.p99_ms.max(1e-9);
         let _ = writeln!(
             s,
-            "{}: profile, {} vs {} purchases: small/large reads/s = {throughput:.2}, large/small p99 = {p99:.2} ({} within 2x)",
+            "{}: profile, {} vs {} purchases: small/large reads/s = {throughput:.2}, large/small p99 = {p99:.2} ({})",
             r.name,
             o.small_history,
             o.large_history,
