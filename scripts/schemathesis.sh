@@ -79,6 +79,11 @@ CUSTOMER_TOKEN=$(post "/v1/customers/$CUSTOMER_ID/tokens" "$API_KEY" '' | json '
 
 FAILED=0
 SUMMARY=""
+# use_after_free ("deleted resource still available") is excluded: the one DELETE whose target
+# stays readable is `DELETE /v1/customers/{id}`, which is erasure, not removal: personal data goes,
+# the anonymous record and its amounts stay (`erased_at` set, reads 200 without personal fields,
+# writes 422 `customer_erased`) so points and sales totals stay true. tests/api/privacy.rs checks
+# what an erased customer shows.
 run() {
     local name="$1" credential="$2" started finished out cases
     echo "== schemathesis with the $name (up to ${MAX_TIME}s)"
@@ -87,7 +92,7 @@ run() {
     if PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
         "$ST" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
         -H "Authorization: Bearer $credential" \
-        --checks all --exclude-checks positive_data_acceptance \
+        --checks all --exclude-checks positive_data_acceptance,use_after_free \
         --max-time "$MAX_TIME" --workers 1 --no-color \
         --suppress-health-check all \
         --report junit --report-junit-path "$REPORT_DIR/$name.xml" >"$out" 2>&1; then

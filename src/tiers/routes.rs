@@ -43,11 +43,15 @@ pub struct CreateTier {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTier {
+    /// Absent: unchanged.
+    #[serde(default)]
     name: Option<LocalizedText>,
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     threshold: Option<i64>,
     #[schema(minimum = 100, maximum = 1000)]
     multiplier_percent: Option<i64>,
+    /// Absent: unchanged.
+    #[serde(default)]
     benefits: Option<Vec<LocalizedText>>,
 }
 
