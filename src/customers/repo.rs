@@ -21,12 +21,9 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow
 /// Finds the customer an id names now: a merged customer's id names the customer it was merged
 /// into (merges keep every alias pointing at the surviving record, so one hop is enough).
 pub fn resolve(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {
-    let Some(row) = find(conn, id)? else {
-        return Ok(None);
-    };
-    match row.merged_into.as_deref() {
-        Some(target) => find(conn, target),
-        None => Ok(Some(row)),
+    match find(conn, id)? {
+        Some(row) => follow_alias(conn, row),
+        None => Ok(None),
     }
 }
 
@@ -35,9 +32,14 @@ pub fn resolve_external_id(
     conn: &mut DbConnection,
     external_id: &str,
 ) -> QueryResult<Option<CustomerRow>> {
-    let Some(row) = find_by_external_id(conn, external_id)? else {
-        return Ok(None);
-    };
+    match find_by_external_id(conn, external_id)? {
+        Some(row) => follow_alias(conn, row),
+        None => Ok(None),
+    }
+}
+
+/// The row itself, or for a merge alias the customer it was merged into.
+pub fn follow_alias(conn: &mut DbConnection, row: CustomerRow) -> QueryResult<Option<CustomerRow>> {
     match row.merged_into.as_deref() {
         Some(target) => find(conn, target),
         None => Ok(Some(row)),

@@ -171,10 +171,7 @@ pub fn get_by_external_id(
 ) -> Result<(Customer, Option<String>), CustomerError> {
     let found = repo::find_by_external_id(conn, external_id)?.ok_or(CustomerError::NotFound)?;
     let merged_from = found.merged_into.is_some().then(|| found.id.clone());
-    let row = match found.merged_into.as_deref() {
-        Some(target) => repo::find(conn, target)?.ok_or(CustomerError::NotFound)?,
-        None => found,
-    };
+    let row = repo::follow_alias(conn, found)?.ok_or(CustomerError::NotFound)?;
     let tags = repo::tags(conn, &row.id)?;
     Ok((Customer { row, tags }, merged_from))
 }
