@@ -15,6 +15,7 @@ use crate::auth::tokens::TokenService;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::scheduler::{self, JobContext};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
 use crate::{
@@ -41,6 +42,8 @@ pub struct AppState {
     pub credential_throttle: CredentialThrottle,
     /// Bounded argon2 work.
     pub passwords: PasswordGate,
+    /// What jobs use (settings, signing key); handlers reach the settings through it too.
+    pub jobs: JobContext,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -51,6 +54,10 @@ pub struct Application {
     pub bootstrap_password: Option<(String, String)>,
     /// The pool, for tests and tools.
     pub pool: Pool,
+    /// What jobs run with, for tests and tools (`scheduler::run(&app.jobs, job)`).
+    pub jobs: JobContext,
+    /// The cron scheduler, while it runs (`scheduler.enabled`).
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
 }
 
 impl Application {
@@ -72,6 +79,12 @@ impl Application {
             Duration::from_millis(settings.auth.password_hash_wait_ms),
         );
         let bootstrap_password = bootstrap_admin(&settings, &pool, &clock, &passwords).await?;
+        let jobs = JobContext {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            settings: std::sync::Arc::new(settings.clone()),
+            secret: std::sync::Arc::new(secret.clone()),
+        };
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -88,6 +101,7 @@ impl Application {
                 settings.auth.failed_credentials_per_minute,
             ),
             passwords: passwords.clone(),
+            jobs: jobs.clone(),
         });
         let metrics = web::Data::new(Metrics::new()?);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
@@ -114,7 +128,8 @@ impl Application {
                         .configure(rewards::code_routes::config)
                         .configure(tiers::routes::config)
                         .configure(rules::routes::config)
-                        .configure(rules::events::config),
+                        .configure(rules::events::config)
+                        .configure(scheduler::routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson::new(api);
@@ -137,11 +152,15 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
+        let server = server.run();
+        let scheduler = scheduler::start(jobs.clone()).await?;
         Ok(Self {
             port,
-            server: server.run(),
+            server,
             bootstrap_password,
             pool,
+            jobs,
+            scheduler,
         })
     }
 
@@ -152,7 +171,13 @@ impl Application {
 
     /// Serves until the process is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(mut sched) = self.scheduler
+            && let Err(e) = sched.shutdown().await
+        {
+            tracing::warn!(error = %e, "scheduler did not shut down cleanly");
+        }
+        served
     }
 }
 

@@ -183,12 +183,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: JobAction::Run { name },
         } => match scheduler::find(&name) {
             Some(job) => {
-                let run = job.run;
-                let report = with_pool(&settings, move |pool| {
-                    let clock: SharedClock = Arc::new(SystemClock);
-                    run(pool, &clock)
-                })
-                .await?;
+                let ctx = job_context(&settings).await?;
+                let report = scheduler::run(&ctx, job).await?;
                 println!(
                     "{}: {} item(s), {} skipped",
                     job.name, report.items, report.skipped
@@ -222,20 +218,22 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn with_pool<T: Send + 'static>(
-    settings: &Settings,
-    f: impl FnOnce(&db::Pool) -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
+/// A migrated pool and what a job needs, for `patron jobs run`.
+async fn job_context(settings: &Settings) -> anyhow::Result<scheduler::JobContext> {
     let pool = db::connect(
         &settings.database.url,
         2,
         Duration::from_secs(settings.database.connect_timeout_secs),
     )?;
-    actix_web::web::block(move || {
-        db::migrations::run_pending(&mut *pool.get()?)?;
-        f(&pool)
+    let migrate = pool.clone();
+    actix_web::web::block(move || db::migrations::run_pending(&mut *migrate.get()?)).await??;
+    let clock: SharedClock = Arc::new(SystemClock);
+    Ok(scheduler::JobContext {
+        pool,
+        clock,
+        settings: Arc::new(settings.clone()),
+        secret: Arc::new(crate::secrets::jwt_secret(settings)?),
     })
-    .await?
 }
 
 async fn with_conn<T: Send + 'static>(

@@ -22,6 +22,74 @@ pub struct Settings {
     /// The first admin, created on first start (from `PATRON_ADMIN_EMAIL` / `PATRON_ADMIN_PASSWORD`).
     #[serde(default)]
     pub bootstrap: BootstrapSettings,
+    /// The SMTP server messages go through.
+    pub smtp: SmtpSettings,
+    /// Outbox delivery.
+    pub messages: MessageSettings,
+    /// Scheduled jobs.
+    pub scheduler: SchedulerSettings,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (local sinks only).
+    None,
+    /// STARTTLS upgrade, required.
+    Starttls,
+    /// Implicit TLS from the first byte.
+    Tls,
+}
+
+/// SMTP settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpSettings {
+    /// Server host name.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// User name, when the server requires authentication.
+    pub username: Option<String>,
+    /// Password, when the server requires authentication.
+    pub password: Option<SecretString>,
+    /// `From` of every message (`Name <address>`).
+    pub from: String,
+    /// `Reply-To`, empty for none.
+    pub reply_to: String,
+    /// Domain of generated Message-IDs; empty = the domain of `from`.
+    pub message_id_domain: String,
+    /// Pooled connections per instance.
+    pub pool_size: u32,
+    /// Connect and reply timeout, seconds.
+    pub timeout_secs: u64,
+}
+
+/// Outbox delivery settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageSettings {
+    /// Messages claimed per dispatcher run.
+    pub batch_size: i64,
+    /// Attempts before a temporary failure is final.
+    pub max_attempts: i32,
+    /// First backoff, seconds (doubles per attempt).
+    pub backoff_base_secs: i64,
+    /// Longest backoff, seconds.
+    pub backoff_max_secs: i64,
+    /// How long a claim holds, seconds.
+    pub claim_secs: i64,
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    /// Whether `patron serve` runs the jobs.
+    pub enabled: bool,
+    /// Cron expression (with seconds) per job name; empty disables the job.
+    #[serde(default)]
+    pub jobs: std::collections::BTreeMap<String, String>,
 }
 
 /// HTTP server settings.

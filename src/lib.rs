@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod messages;
 pub mod ops;
 pub mod pagination;
 pub mod points;

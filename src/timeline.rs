@@ -47,6 +47,10 @@ pub enum Kind {
     TicketResolved,
     /// A message was sent to the customer.
     MessageSent,
+    /// A message could not be delivered.
+    MessageFailed,
+    /// A message was not sent: no consent, the contact policy, another open ticket…
+    MessageSuppressed,
     /// The customer answered a survey.
     Feedback,
     /// Another customer record was merged into this one.
@@ -71,6 +75,8 @@ impl Kind {
             Kind::TicketOpened => "ticket_opened",
             Kind::TicketResolved => "ticket_resolved",
             Kind::MessageSent => "message_sent",
+            Kind::MessageFailed => "message_failed",
+            Kind::MessageSuppressed => "message_suppressed",
             Kind::Feedback => "feedback",
             Kind::Merge => "merge",
             Kind::Erasure => "erasure",
@@ -78,7 +84,7 @@ impl Kind {
     }
 
     /// Every kind, in the order the API documents them.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Created,
         Kind::Purchase,
         Kind::Return,
@@ -91,6 +97,8 @@ impl Kind {
         Kind::TicketOpened,
         Kind::TicketResolved,
         Kind::MessageSent,
+        Kind::MessageFailed,
+        Kind::MessageSuppressed,
         Kind::Feedback,
         Kind::Merge,
         Kind::Erasure,

@@ -205,7 +205,32 @@ impl Permission {
         scope: Some(Scope::EventsWrite),
         roles: &[Role::Support],
     };
-    /// Manage staff accounts and API keys.
+    /// Read support tickets.
+    pub const TICKETS_READ: Permission = Permission {
+        scope: Some(Scope::TicketsWrite),
+        roles: &[Role::Support, Role::Marketer, Role::Analyst],
+    };
+    /// Open, resolve and reopen support tickets.
+    pub const TICKETS_WRITE: Permission = Permission {
+        scope: Some(Scope::TicketsWrite),
+        roles: &[Role::Support],
+    };
+    /// Read the outbox (messages, attempts, errors).
+    pub const MESSAGES_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Read message templates and preview them.
+    pub const TEMPLATES_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Support],
+    };
+    /// Change message templates.
+    pub const TEMPLATES_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer],
+    };
+    /// Manage staff accounts and API keys; see the jobs.
     pub const ADMIN: Permission = Permission {
         scope: None,
         roles: &[],

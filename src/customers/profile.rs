@@ -379,7 +379,7 @@ async fn my_profile(
 pub struct TimelineQuery {
     /// Comma-separated kinds to include, e.g. `purchase,return` (default: all). Kinds: created,
     /// purchase, return, points, redemption, code_used, code_cancelled, tier_change, event,
-    /// ticket_opened, ticket_resolved, message_sent, feedback, merge, erasure.
+    /// ticket_opened, ticket_resolved, message_sent, message_failed, message_suppressed, feedback, merge, erasure.
     #[serde(rename = "type")]
     #[param(rename = "type", max_length = 300)]
     kinds: Option<String>,

@@ -51,6 +51,8 @@ diesel::table! {
         merged_into -> Nullable<Text>,
         merged_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        birthday_md -> Nullable<Integer>,
+        birthday_set_at -> Nullable<Timestamp>,
     }
 }
 
@@ -373,6 +375,108 @@ diesel::joinable!(customer_stats -> customers (customer_id));
 diesel::joinable!(customer_search_terms -> customers (customer_id));
 diesel::joinable!(customer_tags -> customers (customer_id));
 
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        category -> Text,
+        dedupe_key -> Text,
+        status -> Text,
+        cause_type -> Text,
+        cause_id -> Text,
+        payload -> Text,
+        locale -> Nullable<Text>,
+        to_address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        due_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        claim_token -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    message_attempts (id) {
+        id -> Text,
+        message_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        outcome -> Text,
+        smtp_code -> Nullable<Integer>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    message_templates (kind, locale) {
+        kind -> Text,
+        locale -> Text,
+        subject -> Text,
+        html -> Text,
+        text -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        external_id -> Text,
+        customer_id -> Text,
+        channel -> Text,
+        subject -> Text,
+        category -> Nullable<Text>,
+        status -> Text,
+        opened_at -> Timestamp,
+        agent_id -> Nullable<Text>,
+        agent_name -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_agent_id -> Nullable<Text>,
+        resolved_agent_name -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        resolutions -> Integer,
+        follow_up_status -> Text,
+        follow_up_due_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        occasion -> Text,
+        code_id -> Nullable<Text>,
+        bonus_points -> BigInt,
+        valid_from -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        duration_ms -> Nullable<BigInt>,
+        items -> BigInt,
+        skipped -> BigInt,
+        error -> Nullable<Text>,
+        runs -> BigInt,
+    }
+}
+
 diesel::joinable!(purchases -> customers (customer_id));
 diesel::joinable!(purchase_lines -> purchases (purchase_id));
 diesel::joinable!(purchase_returns -> purchases (purchase_id));
@@ -412,4 +516,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_usage,
     timeline_events,
     customer_search_terms,
+    messages,
+    message_attempts,
+    message_templates,
+    tickets,
+    offers,
+    job_runs,
 );

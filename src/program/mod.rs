@@ -93,6 +93,120 @@ impl Default for SegmentSettings {
     }
 }
 
+/// What a birthday on 29 February becomes in years without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Feb29Rule {
+    /// 28 February.
+    Feb28,
+    /// 1 March.
+    Mar1,
+}
+
+/// Birthday offers: a gift code and/or bonus points, and a message at the customer's local
+/// morning, once a year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BirthdaySettings {
+    /// Whether the `birthday_offers` job issues offers.
+    pub enabled: bool,
+    /// Bonus points credited with the offer (0–1,000,000; 0 = none).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub bonus_points: i64,
+    /// The reward given as a free code (cost 0), or `null` for points only.
+    pub reward_id: Option<String>,
+    /// Days ahead of the birthday that the offer is made (0–30).
+    #[schema(minimum = 0, maximum = 30)]
+    pub days_before: i64,
+    /// Hour of the customer's local day at which the offer is made (0–23).
+    #[schema(minimum = 0, maximum = 23)]
+    pub local_hour: i64,
+    /// Where 29 February falls in other years.
+    pub feb29: Feb29Rule,
+    /// A birthday entered or changed fewer than this many days before it falls earns no offer
+    /// that year (0–366).
+    #[schema(minimum = 0, maximum = 366)]
+    pub min_days_known: i64,
+    /// Days the gift code stays valid after the birthday (1–365).
+    #[schema(minimum = 1, maximum = 365)]
+    pub valid_days: i64,
+}
+
+impl Default for BirthdaySettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bonus_points: 0,
+            reward_id: None,
+            days_before: 0,
+            local_hour: 9,
+            feb29: Feb29Rule::Feb28,
+            min_days_known: 30,
+            valid_days: 30,
+        }
+    }
+}
+
+/// Follow-ups after a support ticket is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpSettings {
+    /// Whether resolutions schedule a follow-up.
+    pub enabled: bool,
+    /// Hours after the resolution that the follow-up is sent (0–720).
+    #[schema(minimum = 0, maximum = 720)]
+    pub delay_hours: i64,
+}
+
+impl Default for FollowUpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            delay_hours: 24,
+        }
+    }
+}
+
+/// Hours of the customer's local day in which no message is sent; messages due then wait for
+/// `end_hour`. `start_hour` > `end_hour` spans midnight (21 → 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// First quiet hour (0–23).
+    #[schema(minimum = 0, maximum = 23)]
+    pub start_hour: i64,
+    /// First hour messages may go out again (0–23, different from `start_hour`).
+    #[schema(minimum = 0, maximum = 23)]
+    pub end_hour: i64,
+}
+
+/// When and how often customers may be contacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPolicy {
+    /// Quiet hours in the customer's time zone; `null` turns them off.
+    pub quiet_hours: Option<QuietHours>,
+    /// Marketing messages sent to one customer in any 7 days, at most (0–100; 0 = none at all).
+    #[schema(minimum = 0, maximum = 100)]
+    pub weekly_marketing_cap: i64,
+    /// Days after a survey message before the next one (0–365).
+    #[schema(minimum = 0, maximum = 365)]
+    pub survey_cooldown_days: i64,
+}
+
+impl Default for ContactPolicy {
+    fn default() -> Self {
+        Self {
+            quiet_hours: Some(QuietHours {
+                start_hour: 21,
+                end_hour: 8,
+            }),
+            weekly_marketing_cap: 3,
+            survey_cooldown_days: 30,
+        }
+    }
+}
+
 /// The program document (`GET/PUT /v1/program`). A PUT replaces it whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +247,33 @@ pub struct ProgramSettings {
     /// Segment and journey-stage thresholds.
     #[serde(default)]
     pub segments: SegmentSettings,
+    /// The program's time zone (IANA name): customers without one of their own live in it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// The language of customers without a locale of their own (`en`, `fa` or `ar`).
+    #[serde(default = "default_locale")]
+    pub default_locale: String,
+    /// Birthday offers.
+    #[serde(default)]
+    pub birthday: BirthdaySettings,
+    /// Follow-ups after resolved tickets.
+    #[serde(default)]
+    pub follow_up: FollowUpSettings,
+    /// Quiet hours, the weekly marketing cap and the survey cooldown.
+    #[serde(default)]
+    pub contact_policy: ContactPolicy,
 }
+
+fn default_time_zone() -> String {
+    "UTC".to_owned()
+}
+
+fn default_locale() -> String {
+    "en".to_owned()
+}
+
+/// The locales Patron ships message templates for.
+pub const LOCALES: [&str; 3] = ["en", "fa", "ar"];
 
 fn default_purchase_backdate_days() -> i64 {
     30
@@ -165,6 +305,11 @@ impl Default for ProgramSettings {
             purchase_backdate_days: default_purchase_backdate_days(),
             event_backdate_days: default_event_backdate_days(),
             segments: SegmentSettings::default(),
+            time_zone: default_time_zone(),
+            default_locale: default_locale(),
+            birthday: BirthdaySettings::default(),
+            follow_up: FollowUpSettings::default(),
+            contact_policy: ContactPolicy::default(),
         }
     }
 }
@@ -246,6 +391,48 @@ impl ProgramSettings {
         );
         range("segments.loyal_purchases", sg.loyal_purchases, 1, 1_000_000);
         range("segments.lapsed_days", sg.lapsed_days, 1, 3650);
+        let b = &self.birthday;
+        range("birthday.bonus_points", b.bonus_points, 0, 1_000_000);
+        range("birthday.days_before", b.days_before, 0, 30);
+        range("birthday.local_hour", b.local_hour, 0, 23);
+        range("birthday.min_days_known", b.min_days_known, 0, 366);
+        range("birthday.valid_days", b.valid_days, 1, 365);
+        range("follow_up.delay_hours", self.follow_up.delay_hours, 0, 720);
+        let cp = &self.contact_policy;
+        range(
+            "contact_policy.weekly_marketing_cap",
+            cp.weekly_marketing_cap,
+            0,
+            100,
+        );
+        range(
+            "contact_policy.survey_cooldown_days",
+            cp.survey_cooldown_days,
+            0,
+            365,
+        );
+        if let Some(q) = cp.quiet_hours {
+            range("contact_policy.quiet_hours.start_hour", q.start_hour, 0, 23);
+            range("contact_policy.quiet_hours.end_hour", q.end_hour, 0, 23);
+            if q.start_hour == q.end_hour {
+                errors.push(FieldError::new(
+                    "contact_policy.quiet_hours",
+                    "start_hour and end_hour must differ (use null to turn quiet hours off)",
+                ));
+            }
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            errors.push(FieldError::new(
+                "time_zone",
+                "must be an IANA time zone such as Europe/London or Asia/Tehran",
+            ));
+        }
+        if !LOCALES.contains(&self.default_locale.as_str()) {
+            errors.push(FieldError::new(
+                "default_locale",
+                format!("must be one of {}", LOCALES.join(", ")),
+            ));
+        }
         // The largest allowed purchase at the largest tier and rule multipliers must not earn
         // more than MAX_EARNED, so earning can never overflow, whatever tiers and rules are added.
         if errors.iter().all(|e| !e.field.starts_with("earn_rate"))

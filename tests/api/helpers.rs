@@ -92,6 +92,9 @@ pub fn settings(db: &TestDb) -> Settings {
     s.auth.jwt_secret = Some(SecretString::from(SECRET));
     s.bootstrap.admin_email = Some(ADMIN_EMAIL.to_owned());
     s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    // Tests run jobs themselves (`run_job`) on the test clock; a test that checks the cron
+    // wiring turns the scheduler on.
+    s.scheduler.enabled = false;
     s
 }
 
@@ -100,6 +103,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<SettableClock>,
     pub pool: Pool,
+    pub jobs: patron::scheduler::JobContext,
     admin: std::sync::Mutex<Option<(String, chrono::DateTime<Utc>)>>,
     // Dropped last, after the server stops using it.
     pub db: TestDb,
@@ -128,15 +132,25 @@ impl TestApp {
             .expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool.clone();
+        let jobs = app.jobs.clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
             client: reqwest::Client::new(),
             clock,
             pool,
+            jobs,
             admin: Default::default(),
             db,
         }
+    }
+
+    /// Runs a registered job now, on the test clock, as the scheduler would.
+    pub async fn run_job(&self, name: &str) -> patron::scheduler::JobReport {
+        let job = patron::scheduler::find(name).unwrap_or_else(|| panic!("no job {name}"));
+        patron::scheduler::run(&self.jobs, job)
+            .await
+            .unwrap_or_else(|e| panic!("job {name} failed: {e:#}"))
     }
 
     pub fn url(&self, path: &str) -> String {

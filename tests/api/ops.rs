@@ -107,6 +107,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/customers/{id}/tags"),
     ("delete", "/v1/customers/{id}/tags/{tag}"),
     ("get", "/v1/me/profile"),
+    ("get", "/v1/admin/jobs"),
 ];
 
 #[tokio::test]

@@ -16,6 +16,16 @@ pub fn defaults() -> Value {
             "new_days": 30, "recent_days": 30, "active_days": 90, "lost_days": 365,
             "champion_purchases": 10, "champion_spent_minor": 100000, "loyal_purchases": 4,
             "lapsed_days": 180
+        },
+        "time_zone": "UTC", "default_locale": "en",
+        "birthday": {
+            "enabled": false, "bonus_points": 0, "reward_id": null, "days_before": 0,
+            "local_hour": 9, "feb29": "feb28", "min_days_known": 30, "valid_days": 30
+        },
+        "follow_up": {"enabled": true, "delay_hours": 24},
+        "contact_policy": {
+            "quiet_hours": {"start_hour": 21, "end_hour": 8},
+            "weekly_marketing_cap": 3, "survey_cooldown_days": 30
         }
     })
 }
