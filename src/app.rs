@@ -15,9 +15,9 @@ use crate::auth::tokens::TokenService;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::{self, Pool};
-use crate::scheduler::{self, JobContext};
 use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
+use crate::scheduler::{self, JobContext};
 use crate::{
     api_keys, auth, customers, error, points, program, purchases, rewards, rules, secrets, staff,
     tiers,

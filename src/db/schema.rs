@@ -456,7 +456,7 @@ diesel::table! {
         customer_id -> Text,
         kind -> Text,
         occasion -> Text,
-        code_id -> Nullable<Text>,
+        code -> Nullable<Text>,
         bonus_points -> BigInt,
         valid_from -> Timestamp,
         valid_until -> Nullable<Timestamp>,

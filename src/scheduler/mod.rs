@@ -171,11 +171,7 @@ pub async fn run(ctx: &JobContext, job: &JobSpec) -> anyhow::Result<JobReport> {
 
 /// Upserts the job's row with a new start (one statement, so two instances starting at once
 /// both succeed).
-fn mark_started(
-    c: &mut DbConnection,
-    name: &'static str,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
+fn mark_started(c: &mut DbConnection, name: &'static str, at: NaiveDateTime) -> QueryResult<usize> {
     let row = JobRunRow {
         name: name.to_owned(),
         started_at: at,
@@ -204,9 +200,7 @@ fn mark_started(
 
 /// Starts the cron scheduler with every job whose `scheduler.jobs.<name>` is a non-empty cron
 /// expression. Returns the running scheduler (keep it alive), or `None` when disabled.
-pub async fn start(
-    ctx: JobContext,
-) -> anyhow::Result<Option<tokio_cron_scheduler::JobScheduler>> {
+pub async fn start(ctx: JobContext) -> anyhow::Result<Option<tokio_cron_scheduler::JobScheduler>> {
     use tokio_cron_scheduler::{Job, JobScheduler};
     if !ctx.settings.scheduler.enabled {
         tracing::info!("scheduler disabled (scheduler.enabled = false)");
@@ -248,7 +242,12 @@ pub async fn start(
                 let _ = run(&ctx, job).await;
             })
         })
-        .with_context(|| format!("scheduler.jobs.{} = {cron:?} is not a valid cron expression", job.name))?;
+        .with_context(|| {
+            format!(
+                "scheduler.jobs.{} = {cron:?} is not a valid cron expression",
+                job.name
+            )
+        })?;
         sched.add(scheduled).await?;
         tracing::info!(job = job.name, cron = %cron, "job scheduled");
     }

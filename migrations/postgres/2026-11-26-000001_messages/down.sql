@@ -7,3 +7,6 @@ DROP TABLE messages;
 DROP INDEX customers_birthday_md_idx;
 ALTER TABLE customers DROP COLUMN birthday_set_at;
 ALTER TABLE customers DROP COLUMN birthday_md;
+DELETE FROM reward_codes WHERE points_spent = 0;
+ALTER TABLE reward_codes DROP CONSTRAINT reward_codes_points_spent_check;
+ALTER TABLE reward_codes ADD CONSTRAINT reward_codes_points_spent_check CHECK (points_spent > 0);

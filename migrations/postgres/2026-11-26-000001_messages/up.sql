@@ -2,6 +2,10 @@
 -- support tickets, personal offers (the birthday gift), the last run of each job, and the
 -- birthday's month-day index.
 
+-- Gift codes (the birthday offer) cost no points: a code's points_spent may be 0.
+ALTER TABLE reward_codes DROP CONSTRAINT reward_codes_points_spent_check;
+ALTER TABLE reward_codes ADD CONSTRAINT reward_codes_points_spent_check CHECK (points_spent >= 0);
+
 -- Birthday month and day as MMDD (e.g. 229 for 29 February), so the birthday job reads only the
 -- customers whose day is due; and when the birthday was last entered or changed (anti-gaming).
 ALTER TABLE customers ADD COLUMN birthday_md INTEGER;
@@ -110,7 +114,7 @@ CREATE TABLE offers (
     kind         TEXT NOT NULL CHECK (kind IN ('birthday')),
     -- The occasion: the year of the birthday.
     occasion     TEXT NOT NULL,
-    code_id      TEXT REFERENCES reward_codes (id),
+    code         TEXT REFERENCES reward_codes (code),
     bonus_points BIGINT NOT NULL DEFAULT 0,
     valid_from   TIMESTAMP NOT NULL,
     valid_until  TIMESTAMP,

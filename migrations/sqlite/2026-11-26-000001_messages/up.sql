@@ -2,6 +2,32 @@
 -- support tickets, personal offers (the birthday gift), the last run of each job, and the
 -- birthday's month-day index.
 
+-- Gift codes (the birthday offer) cost no points: a code's points_spent may be 0. SQLite changes a
+-- CHECK only by rebuilding the table; nothing refers to reward_codes yet, and the rebuild keeps
+-- every row and index.
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE reward_codes_copy AS SELECT * FROM reward_codes;
+DROP TABLE reward_codes;
+CREATE TABLE reward_codes (
+    code                      TEXT PRIMARY KEY NOT NULL,
+    reward_id                 TEXT NOT NULL REFERENCES rewards (id),
+    customer_id               TEXT NOT NULL REFERENCES customers (id),
+    points_spent              BIGINT NOT NULL CHECK (points_spent >= 0),
+    status                    TEXT NOT NULL CHECK (status IN ('issued', 'used', 'cancelled')),
+    issued_at                 TIMESTAMP NOT NULL,
+    expires_at                TIMESTAMP NOT NULL,
+    used_at                   TIMESTAMP,
+    used_store_id             TEXT,
+    used_purchase_external_id TEXT,
+    cancelled_at              TIMESTAMP,
+    redeemed_store_id         TEXT
+);
+INSERT INTO reward_codes (code, reward_id, customer_id, points_spent, status, issued_at, expires_at, used_at, used_store_id, used_purchase_external_id, cancelled_at, redeemed_store_id)
+SELECT code, reward_id, customer_id, points_spent, status, issued_at, expires_at, used_at, used_store_id, used_purchase_external_id, cancelled_at, redeemed_store_id FROM reward_codes_copy;
+DROP TABLE reward_codes_copy;
+CREATE INDEX reward_codes_customer_idx ON reward_codes (customer_id, issued_at);
+CREATE INDEX reward_codes_reward_customer_idx ON reward_codes (reward_id, customer_id, status);
+
 -- Birthday month and day as MMDD (e.g. 229 for 29 February), so the birthday job reads only the
 -- customers whose day is due; and when the birthday was last entered or changed (anti-gaming).
 ALTER TABLE customers ADD COLUMN birthday_md INTEGER;
@@ -110,7 +136,7 @@ CREATE TABLE offers (
     kind         TEXT NOT NULL CHECK (kind IN ('birthday')),
     -- The occasion: the year of the birthday.
     occasion     TEXT NOT NULL,
-    code_id      TEXT REFERENCES reward_codes (id),
+    code         TEXT REFERENCES reward_codes (code),
     bonus_points BIGINT NOT NULL DEFAULT 0,
     valid_from   TIMESTAMP NOT NULL,
     valid_until  TIMESTAMP,
