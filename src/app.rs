@@ -19,8 +19,8 @@ use crate::ops::metrics::{self, Metrics};
 use crate::ops::{self, OpenApiJson};
 use crate::scheduler::{self, JobContext};
 use crate::{
-    api_keys, auth, customers, error, points, program, purchases, rewards, rules, secrets, staff,
-    tiers,
+    api_keys, auth, customers, error, messages, points, program, purchases, rewards, rules,
+    secrets, staff, tiers,
 };
 
 /// Largest accepted request body.
@@ -129,7 +129,8 @@ impl Application {
                         .configure(tiers::routes::config)
                         .configure(rules::routes::config)
                         .configure(rules::events::config)
-                        .configure(scheduler::routes::config),
+                        .configure(scheduler::routes::config)
+                        .configure(messages::routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson::new(api);

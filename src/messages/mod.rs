@@ -2,6 +2,7 @@
 //! templates in each locale, and delivery over SMTP by the `dispatch_outbox` job.
 
 pub mod outbox;
+pub mod routes;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -56,7 +56,7 @@ pub struct JobList {
     /// Whether this instance runs the scheduler.
     pub scheduler_enabled: bool,
     /// Every job.
-    pub items: Vec<JobView>,
+    pub data: Vec<JobView>,
 }
 
 /// Every scheduled job with its last run (admins).
@@ -72,7 +72,7 @@ async fn list_jobs(state: web::Data<AppState>, caller: Caller) -> Result<HttpRes
     })
     .await?;
     let sched = &state.jobs.settings.scheduler;
-    let items = JOBS
+    let data = JOBS
         .iter()
         .map(|j| {
             let row = rows.iter().find(|r| r.name == j.name);
@@ -98,6 +98,6 @@ async fn list_jobs(state: web::Data<AppState>, caller: Caller) -> Result<HttpRes
         .collect();
     Ok(HttpResponse::Ok().json(JobList {
         scheduler_enabled: sched.enabled,
-        items,
+        data,
     }))
 }

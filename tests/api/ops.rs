@@ -108,6 +108,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/customers/{id}/tags/{tag}"),
     ("get", "/v1/me/profile"),
     ("get", "/v1/admin/jobs"),
+    ("get", "/v1/messages"),
+    ("get", "/v1/messages/{id}"),
 ];
 
 #[tokio::test]

@@ -56,6 +56,7 @@ CREATE INDEX messages_customer_idx ON messages (customer_id, created_at, id);
 CREATE INDEX messages_customer_sent_idx ON messages (customer_id, category, sent_at) WHERE status = 'sent';
 CREATE INDEX messages_cause_idx ON messages (cause_type, cause_id);
 CREATE INDEX messages_status_idx ON messages (status, created_at, id);
+CREATE INDEX messages_kind_idx ON messages (kind, created_at, id);
 
 CREATE TABLE message_attempts (
     id          TEXT PRIMARY KEY NOT NULL,
