@@ -182,7 +182,7 @@ pub fn qualifying(
     Ok(i64::try_from(sum.max(0)).unwrap_or(i64::MAX))
 }
 
-/// Records a tier change.
+/// Records a tier change; returns its id.
 pub fn record_change(
     conn: &mut DbConnection,
     customer_id: &str,
@@ -191,7 +191,7 @@ pub fn record_change(
     reason: &str,
     qualifying: i64,
     at: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<String> {
     let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(tier_changes::table)
         .values((
@@ -223,7 +223,8 @@ pub fn record_change(
             occurred_at: at,
         },
         at,
-    )
+    )?;
+    Ok(id)
 }
 
 /// Customers holding a tier, by id after the cursor, for the review job.

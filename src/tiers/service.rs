@@ -80,13 +80,34 @@ pub fn qualifying_changed(
                     below_since: None,
                 },
             )?;
-            repo::record_change(
+            let change_id = repo::record_change(
                 conn,
                 customer_id,
                 cur.map(|c| c.id.as_str()),
                 Some(&target.id),
                 "upgrade",
                 qualifying,
+                now,
+            )?;
+            // The congratulation goes out with the upgrade or not at all: same transaction, one
+            // message per tier change.
+            crate::messages::outbox::enqueue(
+                conn,
+                crate::messages::outbox::NewMessage {
+                    customer_id,
+                    kind: crate::messages::Kind::TierChanged,
+                    dedupe_key: format!("tier_changed:{change_id}"),
+                    cause_type: "tier_change",
+                    cause_id: &change_id,
+                    // Tier names are localized text (a string or a map per locale), kept as
+                    // stored so the message is rendered in the customer's language.
+                    payload: serde_json::json!({
+                        "tier_name": localized(&target.name),
+                        "previous_tier_name": cur.map(|c| localized(&c.name)),
+                    }),
+                    due_at: now,
+                    suppressed: None,
+                },
                 now,
             )?;
         }
@@ -239,4 +260,9 @@ fn review_one(
         )?;
         Ok(true)
     })
+}
+
+/// A stored localized name as JSON (a string, or an object per locale).
+fn localized(stored: &str) -> serde_json::Value {
+    serde_json::from_str(stored).unwrap_or_else(|_| serde_json::Value::String(stored.to_owned()))
 }

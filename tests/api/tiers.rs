@@ -365,3 +365,80 @@ async fn rewards_can_require_a_tier() {
     .await;
     ok(redeem(&silver_ok, "b").await.unwrap(), StatusCode::CREATED).await;
 }
+
+#[tokio::test]
+async fn each_upgrade_enqueues_one_tier_changed_message_with_its_cause() {
+    let (app, _marketer, key, silver, gold) = setup().await;
+    crate::program::set_program(&app, json!({"pending_days": 0})).await;
+    let id = customer(&app, &key).await;
+    let staff = app.staff_token("support").await;
+    assert_eq!(tier_messages(&app, &staff, &id).await, json!([]));
+    ok(
+        app.post("/v1/purchases", &key, purchase("o-1", &id, 60_000))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // A purchase that keeps the tier sends nothing new.
+    ok(
+        app.post("/v1/purchases", &key, purchase("o-2", &id, 1_000))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let after_silver = tier_messages(&app, &staff, &id).await;
+    assert_eq!(after_silver.as_array().unwrap().len(), 1, "{after_silver}");
+    assert_eq!(after_silver[0]["status"], "pending");
+    assert_eq!(after_silver[0]["category"], "marketing");
+    assert_eq!(after_silver[0]["cause"]["type"], "tier_change");
+    ok(
+        app.post("/v1/purchases", &key, purchase("o-3", &id, 40_000))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let after_gold = tier_messages(&app, &staff, &id).await;
+    assert_eq!(after_gold.as_array().unwrap().len(), 2, "{after_gold}");
+    assert_ne!(after_gold[0]["cause"]["id"], after_gold[1]["cause"]["id"]);
+    // The tier changes the messages point at are the customer's upgrades to Silver and Gold.
+    let timeline = ok(
+        app.get(
+            &format!("/v1/customers/{id}/timeline?type=tier_change"),
+            &staff,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let changes: Vec<&str> = timeline["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ref"]["id"].as_str().unwrap())
+        .collect();
+    for m in after_gold.as_array().unwrap() {
+        assert!(
+            changes.contains(&m["cause"]["id"].as_str().unwrap()),
+            "{m} {timeline}"
+        );
+    }
+    let _ = (silver, gold);
+    // Bad filters are refused with the field named.
+    problem(
+        app.get("/v1/messages?kind=postcard", &staff).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        app.get("/v1/messages?status=lost", &staff).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+}
+
+async fn tier_messages(app: &TestApp, staff: &str, id: &str) -> Value {
+    let path = format!("/v1/messages?customer_id={id}&kind=tier_changed");
+    ok(app.get(&path, staff).await, StatusCode::OK).await["data"].clone()
+}
