@@ -1,11 +1,11 @@
 //! The `expiry_warnings` job: `expiry_warning_days` before points expire, one `points_expiring`
 //! message per customer and expiry date (a lot batch: the customer's lots expiring that UTC day).
 //!
-//! Lots not yet warned are read by expiry through `point_lots_expiry_warning_idx`, a batch at a
-//! time; warning a batch marks its lots (`expiry_warned_at`), so a lot is looked at once, not on
-//! every run. Like every writer of a customer's points, the job locks the balance row first and
-//! only then marks the lots; the message's dedupe key `points_expiring:{customer}:{date}` makes a
-//! second instance's attempt a no-op.
+//! Available lots not yet warned are read in expiry order through `point_lots_expiry_warning_idx`,
+//! a batch at a time; warning a batch marks its lots (`expiry_warned_at`), so a lot is looked at
+//! once, not on every run. Like every writer of a customer's points, the job locks the balance
+//! row first and only then marks the lots; the message's dedupe key
+//! `points_expiring:{customer}:{date}` makes a second instance's attempt a no-op.
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
