@@ -116,6 +116,7 @@ impl Application {
                         .configure(staff::routes::config)
                         .configure(api_keys::routes::config)
                         .configure(customers::me_routes::config)
+                        .configure(crate::offers::routes::config)
                         .configure(customers::routes::config)
                         .configure(customers::privacy::config)
                         .configure(customers::profile::config)

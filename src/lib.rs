@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod messages;
+pub mod offers;
 pub mod ops;
 pub mod pagination;
 pub mod points;

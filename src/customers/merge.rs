@@ -241,6 +241,11 @@ fn merge_rows(
     take(&mut t.phone, &mut s.phone);
     take(&mut t.first_name, &mut s.first_name);
     take(&mut t.last_name, &mut s.last_name);
+    if t.birthday.is_none() {
+        // The birthday moves with what the birthday job knows of it (day, and since when).
+        t.birthday_md = s.birthday_md.take();
+        t.birthday_set_at = s.birthday_set_at.take();
+    }
     take(&mut t.birthday, &mut s.birthday);
     take(&mut t.time_zone, &mut s.time_zone);
     take(&mut t.locale, &mut s.locale);

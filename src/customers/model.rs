@@ -52,6 +52,10 @@ pub struct CustomerRow {
     pub merged_at: Option<NaiveDateTime>,
     /// Set when the customer's personal data was erased.
     pub erased_at: Option<NaiveDateTime>,
+    /// The birthday's month and day as MMDD (229 for 29 February), for the birthday job's index.
+    pub birthday_md: Option<i32>,
+    /// When the birthday's month and day were entered or last changed (anti-gaming).
+    pub birthday_set_at: Option<NaiveDateTime>,
 }
 
 /// Marketing and survey consents.
@@ -137,7 +141,7 @@ impl CustomerRow {
 
     /// A new row from validated fields.
     pub fn new(id: CustomerId, f: CustomerFields, now: NaiveDateTime) -> Self {
-        Self {
+        let mut row = Self {
             id: id.0,
             external_id: f.external_id,
             email: f.email,
@@ -161,6 +165,21 @@ impl CustomerRow {
             merged_into: None,
             merged_at: None,
             erased_at: None,
+            birthday_md: None,
+            birthday_set_at: None,
+        };
+        row.note_birthday(now);
+        row
+    }
+
+    /// Keeps `birthday_md` in step with `birthday`; `birthday_set_at` moves to `now` when the
+    /// month and day are new or changed (a year added or corrected moves nothing). Call after
+    /// every change of `birthday`.
+    pub fn note_birthday(&mut self, now: NaiveDateTime) {
+        let md = self.birthday.as_deref().and_then(birthday_md);
+        if md != self.birthday_md {
+            self.birthday_set_at = md.map(|_| now);
+            self.birthday_md = md;
         }
     }
 
@@ -168,4 +187,12 @@ impl CustomerRow {
     pub fn is_identifiable(&self) -> bool {
         self.external_id.is_some() || self.email.is_some() || self.phone.is_some()
     }
+}
+
+/// The month and day of a `YYYY-MM-DD` or `--MM-DD` birthday as MMDD (e.g. 229).
+pub fn birthday_md(birthday: &str) -> Option<i32> {
+    let mut parts = birthday.rsplit('-');
+    let day: i32 = parts.next()?.parse().ok()?;
+    let month: i32 = parts.next()?.parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(month * 100 + day)
 }

@@ -74,6 +74,8 @@ fn anonymised(mut row: CustomerRow, now: NaiveDateTime) -> CustomerRow {
     row.first_name = None;
     row.last_name = None;
     row.birthday = None;
+    row.birthday_md = None;
+    row.birthday_set_at = None;
     row.time_zone = None;
     row.locale = None;
     row.preferred_channel = None;

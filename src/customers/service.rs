@@ -213,6 +213,7 @@ pub fn update(
         }
         let tags = changes.tags.clone();
         row.apply(changes);
+        row.note_birthday(now);
         row.updated_at = now;
         if !row.is_identifiable() {
             return Err(CustomerError::Unidentifiable);

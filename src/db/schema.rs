@@ -157,6 +157,7 @@ diesel::table! {
         available_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         expired -> BigInt,
+        expiry_warned_at -> Nullable<Timestamp>,
     }
 }
 

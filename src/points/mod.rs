@@ -5,6 +5,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod routes;
 pub mod service;
+pub mod warnings;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

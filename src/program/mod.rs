@@ -421,6 +421,12 @@ impl ProgramSettings {
                 ));
             }
         }
+        if b.enabled && b.reward_id.is_none() && b.bonus_points == 0 {
+            errors.push(FieldError::new(
+                "birthday",
+                "an enabled birthday offer needs a reward_id, bonus_points, or both",
+            ));
+        }
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             errors.push(FieldError::new(
                 "time_zone",

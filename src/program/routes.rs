@@ -7,7 +7,7 @@ use super::{ProgramSettings, repo};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::body::Body;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::{audit, db};
 
 /// Registers the routes.
@@ -44,14 +44,23 @@ async fn put_program(
     let actor = caller.actor();
     let saved = settings.clone();
     db::run(&state.pool, move |c| {
-        db::write(c, |c| {
+        db::write(c, |c| -> Result<(), ApiError> {
+            if let Some(reward_id) = &saved.birthday.reward_id
+                && crate::rewards::repo::find(c, reward_id)?.is_none()
+            {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "birthday.reward_id",
+                    "no reward has this id",
+                )]));
+            }
             let before = repo::load(c)?;
             repo::save(c, &saved, now)?;
             if before.segments != saved.segments {
                 // New thresholds: every segment is due; `recompute_segments` works through them.
                 crate::customers::stats::review_all_now(c, now)?;
             }
-            audit::record(c, &actor, "program.update", "program", "1", now)
+            audit::record(c, &actor, "program.update", "program", "1", now)?;
+            Ok(())
         })
     })
     .await?;

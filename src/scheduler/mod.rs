@@ -88,6 +88,14 @@ fn recompute_segments(ctx: JobContext) -> JobFuture {
     blocking(ctx, crate::customers::stats::recompute_segments)
 }
 
+fn birthday_offers(ctx: JobContext) -> JobFuture {
+    blocking(ctx, crate::offers::birthday::run)
+}
+
+fn expiry_warnings(ctx: JobContext) -> JobFuture {
+    blocking(ctx, crate::points::warnings::expiry_warnings)
+}
+
 /// Every registered job.
 pub const JOBS: &[JobSpec] = &[
     JobSpec {
@@ -109,6 +117,16 @@ pub const JOBS: &[JobSpec] = &[
         name: "recompute_segments",
         description: "move customers whose RFM segment is due to their segment as of now",
         run: recompute_segments,
+    },
+    JobSpec {
+        name: "birthday_offers",
+        description: "give customers whose birthday is due at their local hour the gift code, bonus points and message, once a year",
+        run: birthday_offers,
+    },
+    JobSpec {
+        name: "expiry_warnings",
+        description: "warn customers of points expiring within expiry_warning_days, once per customer and expiry date",
+        run: expiry_warnings,
     },
 ];
 
@@ -206,9 +224,10 @@ pub async fn start(ctx: JobContext) -> anyhow::Result<Option<tokio_cron_schedule
         tracing::info!("scheduler disabled (scheduler.enabled = false)");
         return Ok(None);
     }
-    for name in ctx.settings.scheduler.jobs.keys() {
+    // A name that is off ("") is harmless; one with a schedule must be a registered job.
+    for (name, cron) in &ctx.settings.scheduler.jobs {
         anyhow::ensure!(
-            find(name).is_some(),
+            cron.trim().is_empty() || find(name).is_some(),
             "scheduler.jobs.{name}: no such job (jobs: {})",
             JOBS.iter().map(|j| j.name).collect::<Vec<_>>().join(", ")
         );

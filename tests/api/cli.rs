@@ -167,3 +167,108 @@ async fn every_job_the_readme_names_is_listed_and_runs_through_the_binary() {
         );
     }
 }
+
+/// `patron serve` on the test's database with the scheduler on: `release_pending` every
+/// second, every other job off.
+fn serve(app: &TestApp, release_pending: &str) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patron"));
+    cmd.arg("serve")
+        .env("PATRON__DATABASE__URL", app.db.url())
+        .env("PATRON__AUTH__JWT_SECRET", crate::helpers::SECRET)
+        .env("PATRON__SERVER__PORT", "0")
+        .env("PATRON__SCHEDULER__ENABLED", "true")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let defaults = patron::config::Settings::defaults().expect("defaults");
+    for name in defaults.scheduler.jobs.keys() {
+        cmd.env(
+            format!("PATRON__SCHEDULER__JOBS__{}", name.to_uppercase()),
+            "",
+        );
+    }
+    cmd.env("PATRON__SCHEDULER__JOBS__RELEASE_PENDING", release_pending);
+    cmd.spawn().expect("patron serve starts")
+}
+
+/// Waits for the child to exit, up to `secs`; kills it if it is still running.
+fn wait_for_exit(child: &mut std::process::Child, secs: u64) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("child status") {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[tokio::test]
+async fn patron_serve_runs_jobs_on_their_cron_schedule() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut child = serve(&app, "* * * * * *");
+    // The job runs inside the binary; its runs are recorded in the shared database, which the
+    // test's own server reports.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut last = serde_json::Value::Null;
+    let ran = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("patron serve exited with {status}: {err}");
+        }
+        let list = ok(app.get("/v1/admin/jobs", &admin).await, StatusCode::OK).await;
+        let job = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["name"] == "release_pending")
+            .cloned()
+            .expect("release_pending listed");
+        let finished = job["runs"].as_i64().unwrap_or(0) >= 1
+            && job["last_run"]["finished_at"].is_string()
+            && job["last_run"]["error"].is_null();
+        if finished {
+            break true;
+        }
+        last = list;
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ran, "release_pending never finished a run: {last}");
+    // The jobs that were off never ran.
+    let list = ok(app.get("/v1/admin/jobs", &admin).await, StatusCode::OK).await;
+    for job in list["data"].as_array().unwrap() {
+        if job["name"] != "release_pending" {
+            assert_eq!(job["runs"], 0, "{job}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn patron_serve_refuses_an_invalid_cron_expression() {
+    let app = TestApp::spawn().await;
+    let mut child = serve(&app, "every minute please");
+    let status = wait_for_exit(&mut child, 60).expect("patron serve exits");
+    assert!(!status.success());
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(
+        err.contains("scheduler.jobs.release_pending")
+            && err.contains("not a valid cron expression"),
+        "stderr: {err}"
+    );
+}

@@ -89,6 +89,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/customers/{id}/redemptions"),
     ("post", "/v1/me/redemptions"),
     ("get", "/v1/me/codes"),
+    ("get", "/v1/me/offers"),
     ("get", "/v1/me/rewards"),
     ("get", "/v1/codes/{code}"),
     ("post", "/v1/codes/{code}/use"),
