@@ -88,6 +88,10 @@ fn recompute_segments(ctx: JobContext) -> JobFuture {
     blocking(ctx, crate::customers::stats::recompute_segments)
 }
 
+fn ticket_follow_ups(ctx: JobContext) -> JobFuture {
+    blocking(ctx, crate::tickets::follow_up::run)
+}
+
 /// Every registered job.
 pub const JOBS: &[JobSpec] = &[
     JobSpec {
@@ -109,6 +113,11 @@ pub const JOBS: &[JobSpec] = &[
         name: "recompute_segments",
         description: "move customers whose RFM segment is due to their segment as of now",
         run: recompute_segments,
+    },
+    JobSpec {
+        name: "ticket_follow_ups",
+        description: "enqueue the follow-up message of each ticket resolution once it is due",
+        run: ticket_follow_ups,
     },
 ];
 
