@@ -320,12 +320,24 @@ async fn list_tickets(
     caller.require(Permission::TICKETS_READ)?;
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let status = match q.status.as_deref() {
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new("status", "must be open or resolved")])
-        })?),
-        None => None,
-    };
+    let mut c = Check::default();
+    if q.customer_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_ID)
+    {
+        c.fail(
+            "customer_id",
+            &format!("must be at most {MAX_ID} characters"),
+        );
+    }
+    let status = q.status.as_deref().and_then(|s| {
+        let parsed = Status::parse(s);
+        if parsed.is_none() {
+            c.fail("status", "must be open or resolved");
+        }
+        parsed
+    });
+    c.finish()?;
     let before: Option<(NaiveDateTime, String)> = q
         .cursor
         .as_deref()
@@ -375,7 +387,8 @@ async fn get_ticket(
 
 /// Resolve a ticket: records the agent and the note, and schedules the follow-up of this
 /// resolution `follow_up.delay_hours` later. A resolved ticket answers 200 unchanged, and
-/// nothing new is scheduled.
+/// nothing new is scheduled. For a customer whose data was erased, the note is not stored and
+/// no follow-up is scheduled.
 #[utoipa::path(tag = "tickets", request_body = ResolveRequest, security(("bearer" = [])),
     responses((status = 200, body = TicketView), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]

@@ -263,6 +263,14 @@ async fn tickets_list_by_customer_and_status_newest_first_in_pages() {
         "validation_failed",
     )
     .await;
+    let long = format!("/v1/tickets?customer_id={}", "c".repeat(101));
+    let bad = problem(
+        d.app.get(&long, &d.app.admin_token().await).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "customer_id");
 }
 
 #[tokio::test]
