@@ -43,6 +43,7 @@ pub struct TicketRow {
 /// Where the customer reached support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = TicketChannel)]
 pub enum Channel {
     Chat,
     Email,
@@ -84,6 +85,7 @@ impl Channel {
 /// Whether a ticket is being worked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = TicketStatus)]
 pub enum Status {
     Open,
     Resolved,
