@@ -130,6 +130,7 @@ impl Application {
                         .configure(tiers::routes::config)
                         .configure(rules::routes::config)
                         .configure(rules::events::config)
+                        .configure(crate::tickets::routes::config)
                         .configure(scheduler::routes::config)
                         .configure(messages::routes::config),
                 )

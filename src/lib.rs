@@ -26,6 +26,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod staff;
 pub mod telemetry;
+pub mod tickets;
 pub mod tiers;
 pub mod timeline;
 pub mod values;

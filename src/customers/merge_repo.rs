@@ -9,6 +9,7 @@ use crate::db::schema::{
     point_lots, purchases, qualifying_points, referral_payouts, reward_codes, tier_changes,
     timeline_events,
 };
+use crate::db::schema::{messages, offers, tickets};
 use crate::points::BalanceRow;
 
 /// Moves the rows that simply belong to a customer. Lot spends follow their lots.
@@ -31,9 +32,42 @@ pub fn move_owned_rows(c: &mut DbConnection, from: &str, to: &str) -> QueryResul
     diesel::update(tier_changes::table.filter(tier_changes::customer_id.eq(from)))
         .set(tier_changes::customer_id.eq(to))
         .execute(c)?;
-    // Later issues add their tables here: support tickets, feedback and survey answers, messages
-    // (and their outbox rows) — every table with a customer_id.
+    diesel::update(tickets::table.filter(tickets::customer_id.eq(from)))
+        .set(tickets::customer_id.eq(to))
+        .execute(c)?;
+    diesel::update(messages::table.filter(messages::customer_id.eq(from)))
+        .set(messages::customer_id.eq(to))
+        .execute(c)?;
+    move_offers(c, from, to)?;
+    // Later issues add their tables here: feedback and survey answers — every table with a
+    // customer_id.
     Ok(())
+}
+
+/// Moves the source's offers, except one for an occasion the target already has an offer for
+/// (one offer per customer, kind and occasion): the target keeps its own, and the source's
+/// stays with the alias, where the export of the target does not show it.
+fn move_offers(c: &mut DbConnection, from: &str, to: &str) -> QueryResult<()> {
+    let taken: Vec<(String, String)> = offers::table
+        .filter(offers::customer_id.eq(to))
+        .select((offers::kind, offers::occasion))
+        .load(c)?;
+    let theirs: Vec<(String, String, String)> = offers::table
+        .filter(offers::customer_id.eq(from))
+        .select((offers::id, offers::kind, offers::occasion))
+        .load(c)?;
+    let movable: Vec<String> = theirs
+        .into_iter()
+        .filter(|(_, kind, occasion)| !taken.iter().any(|(k, o)| k == kind && o == occasion))
+        .map(|(id, _, _)| id)
+        .collect();
+    if movable.is_empty() {
+        return Ok(());
+    }
+    diesel::update(offers::table.filter(offers::id.eq_any(&movable)))
+        .set(offers::customer_id.eq(to))
+        .execute(c)
+        .map(drop)
 }
 
 /// The highest running balances among a customer's entries: (available, pending).

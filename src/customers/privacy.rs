@@ -1,6 +1,7 @@
 //! The customer's privacy rights: the export of everything stored about them (right of access)
 //! and the erasure of their personal data (right to erasure), with amounts kept so totals stay true.
 
+pub mod contacts;
 pub mod export;
 pub mod repo;
 
@@ -124,8 +125,11 @@ pub fn erase(
         repo::clear_event_properties(c, id)?;
         repo::clear_ledger_notes(c, id)?;
         repo::forget_responses(c, id)?;
-        // Messages (the outbox) do not exist yet: the issue that adds them cancels the
-        // customer's pending messages here, in this transaction.
+        // Tickets before messages, the order the follow-up job and reopening lock them in: a
+        // follow-up being written now is waited for, and its message then cancelled.
+        crate::tickets::repo::forget_customer(c, id, now)?;
+        crate::messages::outbox::cancel_for_customer(c, id, "customer_erased", now)?;
+        repo::forget_messages(c, id)?;
         timeline::record(
             c,
             NewEvent {
@@ -197,6 +201,9 @@ async fn export_me(
 /// Contact details, names, birthday, locale, time zone, consents, attributes, tags, the password,
 /// the referral code, event properties and ledger notes are removed; `external_id` reads null
 /// and `erased_at` is set. Amounts stay: ledger, lots, balance, purchases, returns and codes.
+/// Ticket subjects read `[erased]` and resolution notes are removed; messages not sent yet are
+/// cancelled (reason `customer_erased`) and so are scheduled ticket follow-ups; every message
+/// loses its address, subject and personal values.
 /// Customer tokens stop working (401 `token_revoked`) and nothing new can be recorded for the
 /// customer (422 `customer_erased`). Erasing again answers 204 and changes nothing.
 #[utoipa::path(tag = "customers", security(("bearer" = [])),

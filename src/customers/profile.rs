@@ -3,7 +3,8 @@
 //!
 //! A profile is a fixed number of indexed reads, whatever the length of the customer's history:
 //! the statistics and usage rows kept up to date by purchases and returns, the balance row, the
-//! tier's monthly qualifying rows inside the window, and one page of the timeline.
+//! tier's monthly qualifying rows inside the window, one page of the timeline, and the open
+//! tickets.
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -32,6 +33,8 @@ use crate::timeline::{self, Entry, Kind};
 
 /// Timeline entries on a profile.
 const PROFILE_TIMELINE: i64 = 20;
+/// Open tickets on a profile, newest first.
+const PROFILE_OPEN_TICKETS: i64 = 50;
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
@@ -157,9 +160,30 @@ pub struct FeedbackScores {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenTicket {
     id: String,
-    subject: String,
+    external_id: String,
     channel: String,
+    subject: String,
+    category: Option<String>,
     opened_at: DateTime<Utc>,
+    /// The agent the ticket was opened with.
+    agent: Option<crate::tickets::routes::AgentView>,
+}
+
+impl From<crate::tickets::TicketRow> for OpenTicket {
+    fn from(t: crate::tickets::TicketRow) -> Self {
+        Self {
+            agent: t.agent_id.map(|id| crate::tickets::routes::AgentView {
+                id,
+                name: t.agent_name,
+            }),
+            id: t.id,
+            external_id: t.external_id,
+            channel: t.channel,
+            subject: t.subject,
+            category: t.category,
+            opened_at: t.opened_at.and_utc(),
+        }
+    }
 }
 
 /// The customer's referrals.
@@ -186,6 +210,7 @@ pub struct Profile {
     segment: SegmentInfo,
     journey_stage: JourneyStage,
     last_feedback: FeedbackScores,
+    /// Open support tickets, newest first (at most 50).
     open_tickets: Vec<OpenTicket>,
     referrals: Referrals,
     /// The latest 20 timeline entries, newest first.
@@ -288,6 +313,7 @@ fn build(c: &mut DbConnection, requested: &str, now: NaiveDateTime) -> Result<Pr
     let p = parts(c, row, now)?;
     let id = p.customer.row.id.clone();
     let entries = timeline::page(c, &id, &timeline::Filter::default(), PROFILE_TIMELINE)?;
+    let open_tickets = crate::tickets::repo::open_for_customer(c, &id, PROFILE_OPEN_TICKETS)?;
     let (segment, _) = stats::segment_of(
         &p.stats,
         p.customer.row.created_at,
@@ -314,7 +340,7 @@ fn build(c: &mut DbConnection, requested: &str, now: NaiveDateTime) -> Result<Pr
         },
         purchases: purchase_stats(&p.stats, p.usage, &p.program.currency),
         last_feedback: FeedbackScores::default(),
-        open_tickets: Vec::new(),
+        open_tickets: open_tickets.into_iter().map(OpenTicket::from).collect(),
         customer: CustomerResponse::from(p.customer),
         tier: p.tier.into(),
         points: p.balance,

@@ -96,6 +96,10 @@ fn expiry_warnings(ctx: JobContext) -> JobFuture {
     blocking(ctx, crate::points::warnings::expiry_warnings)
 }
 
+fn ticket_follow_ups(ctx: JobContext) -> JobFuture {
+    blocking(ctx, crate::tickets::follow_up::run)
+}
+
 /// Every registered job.
 pub const JOBS: &[JobSpec] = &[
     JobSpec {
@@ -127,6 +131,11 @@ pub const JOBS: &[JobSpec] = &[
         name: "expiry_warnings",
         description: "warn customers of points expiring within expiry_warning_days, once per customer and expiry date",
         run: expiry_warnings,
+    },
+    JobSpec {
+        name: "ticket_follow_ups",
+        description: "enqueue the follow-up message of each ticket resolution once it is due",
+        run: ticket_follow_ups,
     },
 ];
 

@@ -36,5 +36,6 @@ mod rules;
 mod staff_and_keys;
 mod store_binding;
 mod throttling;
+mod tickets;
 mod tier_references;
 mod tiers;

@@ -111,6 +111,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/jobs"),
     ("get", "/v1/messages"),
     ("get", "/v1/messages/{id}"),
+    ("post", "/v1/tickets"),
+    ("get", "/v1/tickets"),
+    ("get", "/v1/tickets/{id}"),
+    ("post", "/v1/tickets/{id}/resolve"),
+    ("post", "/v1/tickets/{id}/reopen"),
 ];
 
 #[tokio::test]

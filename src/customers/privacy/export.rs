@@ -1,8 +1,8 @@
 //! The right-of-access export: one typed document with everything Patron stores about a customer.
 //!
-//! Tables later issues add to this document (they do not exist yet): support tickets and their
-//! follow-ups (`tickets`), feedback and survey answers (`feedback`, survey invitations), and
-//! messages sent or queued (`messages` / the outbox).
+//! Tables later issues add to this document (they do not exist yet): feedback and survey answers
+//! (`feedback`, survey invitations). Support tickets, messages and offers come from
+//! [`super::contacts`].
 
 use std::collections::BTreeMap;
 
@@ -87,6 +87,12 @@ pub struct CustomerExport {
     pub timeline: Vec<ExportedTimelineEvent>,
     /// Audit-log entries whose target is the customer.
     pub audit_log: Vec<ExportedAudit>,
+    /// Support tickets, oldest first.
+    pub tickets: Vec<super::contacts::ExportedTicket>,
+    /// Messages (sent, queued, suppressed, cancelled; metadata, no bodies), oldest first.
+    pub messages: Vec<super::contacts::ExportedMessage>,
+    /// Personal offers such as the birthday gift, oldest first.
+    pub offers: Vec<super::contacts::ExportedOffer>,
 }
 
 /// The customer record.
@@ -401,6 +407,9 @@ pub fn collect(
                 ))
                 .order((audit_log::at.asc(), audit_log::id.asc()))
                 .load(c)?,
+            tickets: super::contacts::tickets(c, &id)?,
+            messages: super::contacts::messages_of(c, &id)?,
+            offers: super::contacts::offers_of(c, &id)?,
         })
     })
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{customer_events, idempotency_keys, ledger_entries};
+use crate::db::schema::{customer_events, idempotency_keys, ledger_entries, messages};
 
 /// Empties the properties of every custom event of the customer (the events and points stay).
 pub fn clear_event_properties(conn: &mut DbConnection, customer_id: &str) -> QueryResult<usize> {
@@ -37,4 +37,17 @@ pub fn forget_responses(conn: &mut DbConnection, customer_id: &str) -> QueryResu
         ),
     )
     .execute(conn)
+}
+
+/// Removes what the customer's messages say about them: the address, the rendered subject and
+/// the values fixed at the cause (ticket subject, resolution note, offer code…). Kind, status and
+/// times stay, so the outbox's history stays true.
+pub fn forget_messages(conn: &mut DbConnection, customer_id: &str) -> QueryResult<usize> {
+    diesel::update(messages::table.filter(messages::customer_id.eq(customer_id)))
+        .set((
+            messages::to_address.eq(None::<String>),
+            messages::subject.eq(None::<String>),
+            messages::payload.eq("{}"),
+        ))
+        .execute(conn)
 }

@@ -1,0 +1,2 @@
+DROP INDEX tickets_opened_idx;
+DROP INDEX tickets_customer_opened_idx;
