@@ -30,6 +30,8 @@ pub struct JobContext {
     pub settings: Arc<Settings>,
     /// Key that signs links in messages (unsubscribe, surveys).
     pub secret: Arc<SecretString>,
+    /// The pooled SMTP transport of this process (built once from `[smtp]`).
+    pub mailer: Arc<crate::messages::mailer::Mailer>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -109,6 +111,11 @@ pub const JOBS: &[JobSpec] = &[
         name: "recompute_segments",
         description: "move customers whose RFM segment is due to their segment as of now",
         run: recompute_segments,
+    },
+    JobSpec {
+        name: "dispatch_outbox",
+        description: "send due outbox messages over SMTP (consent, contact policy, retries)",
+        run: crate::messages::dispatch::job,
     },
 ];
 
