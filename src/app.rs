@@ -84,6 +84,7 @@ impl Application {
             clock: clock.clone(),
             settings: std::sync::Arc::new(settings.clone()),
             secret: std::sync::Arc::new(secret.clone()),
+            mailer: std::sync::Arc::new(messages::mailer::Mailer::new(&settings.smtp)?),
         };
 
         let state = web::Data::new(AppState {
@@ -110,6 +111,7 @@ impl Application {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .configure(ops::config)
+                .configure(messages::unsubscribe::config)
                 .service(
                     scope::scope("/v1")
                         .configure(auth::routes::config)
@@ -132,7 +134,8 @@ impl Application {
                         .configure(rules::events::config)
                         .configure(crate::tickets::routes::config)
                         .configure(scheduler::routes::config)
-                        .configure(messages::routes::config),
+                        .configure(messages::routes::config)
+                        .configure(messages::template_routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson::new(api);

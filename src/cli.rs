@@ -233,6 +233,7 @@ async fn job_context(settings: &Settings) -> anyhow::Result<scheduler::JobContex
         clock,
         settings: Arc::new(settings.clone()),
         secret: Arc::new(crate::secrets::jwt_secret(settings)?),
+        mailer: Arc::new(crate::messages::mailer::Mailer::new(&settings.smtp)?),
     })
 }
 

@@ -1,8 +1,17 @@
 //! Messages to customers: the outbox (written in the transaction of whatever caused a message),
 //! templates in each locale, and delivery over SMTP by the `dispatch_outbox` job.
 
+pub mod dispatch;
+pub mod locale;
+pub mod mailer;
 pub mod outbox;
+pub mod policy;
+pub mod render;
+pub mod repo;
 pub mod routes;
+pub mod template_routes;
+pub mod templates;
+pub mod unsubscribe;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -30,6 +30,8 @@ pub struct JobContext {
     pub settings: Arc<Settings>,
     /// Key that signs links in messages (unsubscribe, surveys).
     pub secret: Arc<SecretString>,
+    /// The pooled SMTP transport of this process (built once from `[smtp]`).
+    pub mailer: Arc<crate::messages::mailer::Mailer>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -136,6 +138,11 @@ pub const JOBS: &[JobSpec] = &[
         name: "ticket_follow_ups",
         description: "enqueue the follow-up message of each ticket resolution once it is due",
         run: ticket_follow_ups,
+    },
+    JobSpec {
+        name: "dispatch_outbox",
+        description: "send due outbox messages over SMTP (consent, contact policy, retries)",
+        run: crate::messages::dispatch::job,
     },
 ];
 

@@ -116,6 +116,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/tickets/{id}"),
     ("post", "/v1/tickets/{id}/resolve"),
     ("post", "/v1/tickets/{id}/reopen"),
+    ("get", "/v1/templates"),
+    ("get", "/v1/templates/{kind}/{locale}"),
+    ("put", "/v1/templates/{kind}/{locale}"),
+    ("delete", "/v1/templates/{kind}/{locale}"),
+    ("post", "/v1/templates/{kind}/{locale}/preview"),
+    // Links in emails: outside /v1, no credentials (the signed token is the credential).
+    ("get", "/u/{token}"),
+    ("post", "/u/{token}"),
 ];
 
 #[tokio::test]
