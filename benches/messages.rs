@@ -78,7 +78,10 @@ fn parse_options() -> Result<Options> {
         }
         i += 1;
     }
-    anyhow::ensure!(o.customers >= o.messages, "--customers must be at least --messages");
+    anyhow::ensure!(
+        o.customers >= o.messages,
+        "--customers must be at least --messages"
+    );
     Ok(o)
 }
 
@@ -285,7 +288,10 @@ async fn bench(db: BenchDb, o: &Options) -> Result<()> {
     println!("\n== {} ==", db.name());
     let (port, received) = start_sink()?;
     // A Thursday morning in UTC; customers whose local 09:00 has passed today get their offer.
-    let now = Utc.with_ymd_and_hms(2026, 6, 11, 12, 0, 0).single().context("time")?;
+    let now = Utc
+        .with_ymd_and_hms(2026, 6, 11, 12, 0, 0)
+        .single()
+        .context("time")?;
     let clock = Arc::new(SettableClock::new(now));
     let ctx = context(settings_for(db.url(), port)?, clock.clone()).await?;
     let created = "2024-01-01 00:00:00";

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 /// What a message is about. Each kind has templates per locale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = MessageKind)]
 pub enum Kind {
     /// The yearly birthday gift.
     BirthdayOffer,
@@ -83,6 +84,7 @@ impl Kind {
 /// needed, but never to an erased customer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = MessageCategory)]
 pub enum Category {
     /// Offers and news; needs email-marketing consent; counts towards the weekly cap.
     Marketing,
@@ -113,6 +115,7 @@ impl Category {
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = MessageStatus)]
 pub enum Status {
     /// Waiting for its due time (or its next attempt).
     Pending,

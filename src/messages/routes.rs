@@ -153,6 +153,15 @@ async fn list_messages(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let mut errors = Vec::new();
+    if q.customer_id
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        errors.push(FieldError::new(
+            "customer_id",
+            "must be at most 100 characters",
+        ));
+    }
     let kind = match q.kind.as_deref() {
         Some(k) => match Kind::parse(k) {
             Some(k) => Some(k),

@@ -17,6 +17,7 @@ mod errors;
 mod expiry_warnings;
 mod history_order;
 mod jobs;
+mod journeys;
 mod ledger_props;
 mod lot_expiry;
 mod mail;
