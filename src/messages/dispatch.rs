@@ -236,16 +236,13 @@ fn prepare(c: &mut DbConnection, i: &Inputs) -> QueryResult<Prepared> {
         .message_id
         .clone()
         .unwrap_or_else(|| i.fresh_message_id.clone());
-    if !repo::fix_envelope(
-        c,
-        &i.id,
-        &i.token,
-        locale.as_str(),
-        &to,
-        &rendered.subject,
-        &message_id,
-        i.now,
-    )? {
+    let envelope = repo::Envelope {
+        locale: locale.as_str(),
+        to: &to,
+        subject: &rendered.subject,
+        message_id: &message_id,
+    };
+    if !repo::fix_envelope(c, &i.id, &i.token, &envelope, i.now)? {
         return Ok(Prepared::Gone);
     }
     Ok(Prepared::Ready(Box::new(Ready {

@@ -125,23 +125,29 @@ pub fn defer(
         > 0)
 }
 
+/// What an attempt sends, fixed on the message before it goes out.
+pub struct Envelope<'a> {
+    pub locale: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    /// Kept across retries.
+    pub message_id: &'a str,
+}
+
 /// Fixes what the attempt sends: locale, address, subject and Message-ID.
 pub fn fix_envelope(
     conn: &mut DbConnection,
     id: &str,
     token: &str,
-    locale: &str,
-    to: &str,
-    subject: &str,
-    message_id: &str,
+    e: &Envelope<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     Ok(diesel::update(holding!(id, token))
         .set((
-            messages::locale.eq(locale),
-            messages::to_address.eq(to),
-            messages::subject.eq(subject),
-            messages::message_id.eq(message_id),
+            messages::locale.eq(e.locale),
+            messages::to_address.eq(e.to),
+            messages::subject.eq(e.subject),
+            messages::message_id.eq(e.message_id),
             messages::reason.eq(None::<String>),
             messages::updated_at.eq(now),
         ))
