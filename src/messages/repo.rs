@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::outbox::MessageRow;
 use super::{Category, Status};
 use crate::db::DbConnection;
-use crate::db::schema::{message_attempts, messages};
+use crate::db::schema::{customers, message_attempts, messages};
 
 /// Claims up to `batch` due messages (pending and due, or `sending` with an expired claim left by
 /// a stopped instance) for `token` until `until`, and returns them. Two dispatchers may read the
@@ -273,4 +273,13 @@ pub fn recent_count(
         .count()
         .get_result(conn)?;
     Ok(sent + in_flight)
+}
+
+/// Locks the customer's row for the rest of the transaction (a no-op UPDATE, so it works on
+/// both databases): two dispatchers decide one customer's contact policy one after the other.
+pub fn lock_customer(c: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(customers::table.find(id))
+        .set(customers::updated_at.eq(customers::updated_at))
+        .execute(c)
+        .map(drop)
 }
