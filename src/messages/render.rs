@@ -174,6 +174,10 @@ impl Context {
     }
 }
 
+/// Instructions (and about 64 bytes each of data) one render may use; the shipped templates
+/// need a few thousand.
+const FUEL: u64 = 500_000;
+
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Rendered {
@@ -215,6 +219,9 @@ fn environment(
 ) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Bounds the work and memory of one render: a staff template with a runaway loop is
+    // refused when saved, and can never hold a dispatcher.
+    env.set_fuel(Some(FUEL));
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
@@ -324,5 +331,9 @@ mod tests {
         assert!(validate(&set, Locale::En, now).is_err());
         set.html = "<p>{% if %}</p>".into();
         assert!(validate(&set, Locale::En, now).is_err());
+        set.html =
+            "{% for a in range(9999) %}{% for b in range(9999) %}.{% endfor %}{% endfor %}".into();
+        let refused = validate(&set, Locale::En, now).err().unwrap_or_default();
+        assert!(refused.contains("fuel"), "{refused}");
     }
 }
