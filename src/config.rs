@@ -63,7 +63,7 @@ pub struct SmtpSettings {
     pub message_id_domain: String,
     /// Pooled connections per instance.
     pub pool_size: u32,
-    /// Connect and reply timeout, seconds.
+    /// Connect timeout, seconds; a whole send gets five times this.
     pub timeout_secs: u64,
 }
 

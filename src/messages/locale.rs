@@ -92,7 +92,7 @@ impl Locale {
         let raw = n.unsigned_abs().to_string();
         let mut grouped = String::with_capacity(raw.len() + raw.len() / 3 + 1);
         for (i, c) in raw.chars().enumerate() {
-            if i > 0 && (raw.len() - i) % 3 == 0 {
+            if i > 0 && (raw.len() - i).is_multiple_of(3) {
                 grouped.push(thousands);
             }
             grouped.push(c);

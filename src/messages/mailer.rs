@@ -23,7 +23,13 @@ pub struct Mailer {
     from: Mailbox,
     reply_to: Option<Mailbox>,
     id_domain: String,
+    /// The longest a whole send may take: lettre's async transport applies its timeout to
+    /// connecting only, and a server that stops answering must not hold a dispatcher forever.
+    deadline: Duration,
 }
+
+/// A whole send (connect, greeting, envelope, data, reply) gets this many `smtp.timeout_secs`.
+const SEND_TIMEOUTS: u64 = 5;
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +106,7 @@ impl Mailer {
             from,
             reply_to,
             id_domain,
+            deadline: Duration::from_secs(s.timeout_secs.max(1) * SEND_TIMEOUTS),
         })
     }
 
@@ -114,7 +121,17 @@ impl Mailer {
             Ok(m) => m,
             Err(detail) => return Outcome::Permanent { code: None, detail },
         };
-        match self.transport.send(message).await {
+        let sent = tokio::time::timeout(self.deadline, self.transport.send(message)).await;
+        let Ok(sent) = sent else {
+            return Outcome::Temporary {
+                code: None,
+                detail: format!(
+                    "the SMTP server did not finish within {}s",
+                    self.deadline.as_secs()
+                ),
+            };
+        };
+        match sent {
             Ok(response) => Outcome::Sent {
                 detail: format!(
                     "{} {}",

@@ -6,6 +6,7 @@ pub mod locale;
 pub mod mailer;
 pub mod outbox;
 pub mod policy;
+mod prepare;
 pub mod render;
 pub mod repo;
 pub mod routes;

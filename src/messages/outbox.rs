@@ -141,7 +141,7 @@ pub fn cancel_by_cause(
         messages::table
             .filter(messages::cause_type.eq(cause_type))
             .filter(messages::cause_id.eq(cause_id))
-            .filter(messages::status.eq(Status::Pending.as_str())),
+            .filter(messages::status.eq_any([Status::Pending.as_str(), Status::Sending.as_str()])),
     )
     .set((
         messages::status.eq(Status::Cancelled.as_str()),
@@ -151,7 +151,8 @@ pub fn cancel_by_cause(
     .execute(conn)
 }
 
-/// Cancels every message of a customer that has not gone out (used by erasure).
+/// Cancels every message of a customer that has not gone out, claimed ones included (used by
+/// erasure).
 pub fn cancel_for_customer(
     conn: &mut DbConnection,
     customer_id: &str,
@@ -161,7 +162,7 @@ pub fn cancel_for_customer(
     diesel::update(
         messages::table
             .filter(messages::customer_id.eq(customer_id))
-            .filter(messages::status.eq(Status::Pending.as_str())),
+            .filter(messages::status.eq_any([Status::Pending.as_str(), Status::Sending.as_str()])),
     )
     .set((
         messages::status.eq(Status::Cancelled.as_str()),

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::outbox::MessageRow;
 use super::{Category, Status};
 use crate::db::DbConnection;
-use crate::db::schema::{message_attempts, messages};
+use crate::db::schema::{customers, message_attempts, messages};
 
 /// Claims up to `batch` due messages (pending and due, or `sending` with an expired claim left by
 /// a stopped instance) for `token` until `until`, and returns them. Two dispatchers may read the
@@ -125,23 +125,29 @@ pub fn defer(
         > 0)
 }
 
+/// What an attempt sends, fixed on the message before it goes out.
+pub struct Envelope<'a> {
+    pub locale: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    /// Kept across retries.
+    pub message_id: &'a str,
+}
+
 /// Fixes what the attempt sends: locale, address, subject and Message-ID.
 pub fn fix_envelope(
     conn: &mut DbConnection,
     id: &str,
     token: &str,
-    locale: &str,
-    to: &str,
-    subject: &str,
-    message_id: &str,
+    e: &Envelope<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     Ok(diesel::update(holding!(id, token))
         .set((
-            messages::locale.eq(locale),
-            messages::to_address.eq(to),
-            messages::subject.eq(subject),
-            messages::message_id.eq(message_id),
+            messages::locale.eq(e.locale),
+            messages::to_address.eq(e.to),
+            messages::subject.eq(e.subject),
+            messages::message_id.eq(e.message_id),
             messages::reason.eq(None::<String>),
             messages::updated_at.eq(now),
         ))
@@ -267,4 +273,13 @@ pub fn recent_count(
         .count()
         .get_result(conn)?;
     Ok(sent + in_flight)
+}
+
+/// Locks the customer's row for the rest of the transaction (a no-op UPDATE, so it works on
+/// both databases): two dispatchers decide one customer's contact policy one after the other.
+pub fn lock_customer(c: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(customers::table.find(id))
+        .set(customers::updated_at.eq(customers::updated_at))
+        .execute(c)
+        .map(drop)
 }

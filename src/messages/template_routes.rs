@@ -191,7 +191,7 @@ async fn put_template(
         text: body.text,
     };
     let now = state.clock.now();
-    render::validate(&set, locale, now)
+    templates::validate(&set, locale, now)
         .map_err(|e| ApiError::unprocessable("template_invalid", e))?;
     let actor = caller.actor();
     let row = TemplateRow {
@@ -311,7 +311,7 @@ async fn preview_template(
             kind.category(),
         );
         let ctx = Context::for_customer(c, &customer, &program, locale, now.naive_utc())?
-            .with_payload(&render::sample_payload(locale, now))
+            .with_payload(&templates::sample_payload(locale, now))
             .with_unsubscribe(unsubscribe_url);
         let set = templates::current(c, kind, locale)?;
         render::render(&set, locale, tz, &ctx)

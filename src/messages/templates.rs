@@ -2,11 +2,14 @@
 //! (compiled into the binary, so it runs without a config folder), and the staff overrides
 //! stored in `message_templates`.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
+use serde_json::Value as Json;
 
 use super::Kind;
 use super::locale::Locale;
+use super::render::{Context, render};
 use crate::db::DbConnection;
 use crate::db::schema::message_templates;
 
@@ -138,4 +141,96 @@ pub fn delete_override(conn: &mut DbConnection, kind: Kind, locale: Locale) -> Q
             .execute(conn)?
             > 0,
     )
+}
+
+/// Checks a template: it must compile, and render for a full sample context and for one where
+/// every optional value is missing (a survey link may be null). Returns the minijinja error,
+/// with the part it is in.
+pub fn validate(set: &TemplateSet, locale: Locale, now: DateTime<Utc>) -> Result<(), String> {
+    let full = sample_context(locale, now);
+    let bare = Context::empty(locale, "USD");
+    for ctx in [&full, &bare] {
+        let rendered = render(set, locale, Tz::UTC, ctx).map_err(|e| describe(&e))?;
+        if rendered.subject.is_empty() {
+            return Err("the subject renders empty".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// The error with its location and cause chain, for the problem detail.
+fn describe(e: &minijinja::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        out.push_str(": ");
+        out.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    out
+}
+
+/// Sample values of every payload key, in the locale, for validation and previews.
+pub fn sample_payload(locale: Locale, now: DateTime<Utc>) -> Json {
+    let (reward, tier, previous, subject, note, agent) = match locale {
+        Locale::En => (
+            "Free coffee",
+            "Gold",
+            "Silver",
+            "Order arrived damaged",
+            "We sent a replacement the same day.",
+            "Sara",
+        ),
+        Locale::Fa => (
+            "قهوهٔ رایگان",
+            "طلایی",
+            "نقره\u{200c}ای",
+            "سفارش آسیب\u{200c}دیده رسید",
+            "همان روز یک سفارش جایگزین ارسال کردیم.",
+            "سارا",
+        ),
+        Locale::Ar => (
+            "قهوة مجانية",
+            "ذهبي",
+            "فضي",
+            "وصل الطلب تالفًا",
+            "أرسلنا طلبًا بديلًا في اليوم نفسه.",
+            "سارة",
+        ),
+    };
+    let in_days = |d: i64| (now + chrono::Duration::days(d)).to_rfc3339();
+    serde_json::json!({
+        "code": "GIFT-7Q4K-M2XP",
+        "code_expires_at": in_days(30),
+        "bonus_points": 100,
+        "reward_name": reward,
+        "points": 250,
+        "expires_at": in_days(30),
+        "tier_name": tier,
+        "previous_tier_name": previous,
+        "resolution_note": note,
+        "agent_name": agent,
+        "survey_url": "https://example.com/s/sample",
+        "ticket_subject": subject,
+    })
+}
+
+/// A full sample context: a customer with a name, a tier and a balance, and every payload key.
+pub fn sample_context(locale: Locale, now: DateTime<Utc>) -> Context {
+    let (first, tier, next, category) = match locale {
+        Locale::En => ("Alex", "Silver", "Gold", "Coffee"),
+        Locale::Fa => ("آرش", "نقره\u{200c}ای", "طلایی", "قهوه"),
+        Locale::Ar => ("أحمد", "فضي", "ذهبي", "القهوة"),
+    };
+    Context {
+        first_name: Some(first.to_owned()),
+        current_tier: Some(tier.to_owned()),
+        next_tier: Some(next.to_owned()),
+        points_balance: 1250,
+        points_to_next_tier: Some(750),
+        favourite_category: Some(category.to_owned()),
+        unsubscribe_url: Some("https://example.com/u/sample".to_owned()),
+        ..Context::empty(locale, "USD")
+    }
+    .with_payload(&sample_payload(locale, now))
 }

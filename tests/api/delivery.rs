@@ -659,13 +659,15 @@ async fn marking_a_message_is_conditional_on_the_claim_so_a_cancelled_one_stays_
             let claimed =
                 repo::claim(&mut c, "tok", now, now + chrono::Duration::minutes(5), 10).unwrap();
             // The ticket is reopened while the message is being sent.
-            diesel::RunQueryDsl::execute(
-                diesel::sql_query(
-                    "UPDATE messages SET status = 'cancelled', reason = 'ticket_reopened'",
-                ),
+            let cancelled = patron::messages::outbox::cancel_by_cause(
                 &mut c,
+                "test",
+                "test",
+                "ticket_reopened",
+                now,
             )
             .unwrap();
+            assert_eq!(cancelled, 1, "a claimed message can be cancelled");
             let sent = repo::mark_sent(&mut c, &msg, "tok", now).unwrap();
             let failed = repo::mark_failed_attempt(&mut c, &msg, "tok", "x", None, now).unwrap();
             (claimed.len(), sent, failed)

@@ -142,9 +142,17 @@ impl Handler for Session {
     }
 
     fn data_end(&mut self) -> Response {
+        // The reply ends the transaction either way (RFC 5321 4.1.1.4). mailin keeps a session
+        // in its DATA state after an error reply here, and would read the client's QUIT as
+        // message text; a reply not flagged as an error moves it on, with the same code.
+        let ending = |code: u16, text: &str| {
+            let mut reply = Response::custom(code, text.to_owned());
+            reply.is_error = false;
+            reply
+        };
         match self.reply() {
-            Reply::RejectData => Response::custom(550, "Message refused".to_owned()),
-            Reply::DeferData => INTERNAL_ERROR,
+            Reply::RejectData => ending(550, "Message refused"),
+            Reply::DeferData => ending(451, "Try again later"),
             _ => {
                 self.shared.received.lock().unwrap().push(Received {
                     from: self.from.clone(),
