@@ -299,9 +299,18 @@ async fn bench(db: BenchDb, o: &Options) -> Result<()> {
     let n = o.customers;
     let seeded = Instant::now();
     blocking(&ctx, move |c| {
-        db::write(c, |c| seed_customers(c, n, created))?;
+        db::write(c, |c| -> Result<()> {
+            seed_customers(c, n, created)?;
+            // Every customer has a balance row from the day they joined.
+            c.batch_execute(
+                "INSERT INTO balances (customer_id, available, pending, negative, lifetime_earned, \
+                 redeemed, expired, updated_at, last_seq) \
+                 SELECT id, 0, 0, 0, 0, 0, 0, created_at, 0 FROM customers",
+            )?;
+            Ok(())
+        })?;
         if let DbConnection::Postgres(pg) = c {
-            pg.batch_execute("ANALYZE customers")?;
+            pg.batch_execute("ANALYZE customers; ANALYZE balances")?;
         }
         Ok(())
     })

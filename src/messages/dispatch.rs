@@ -51,25 +51,30 @@ pub async fn dispatch(ctx: JobContext) -> anyhow::Result<JobReport> {
     .await?;
     let mut report = JobReport::default();
     let width = usize::try_from(ctx.settings.smtp.pool_size.max(1)).unwrap_or(1);
-    for chunk in claimed.chunks(width) {
-        let mut running = JoinSet::new();
-        for row in chunk {
-            let (ctx, token, row) = (ctx.clone(), token.clone(), row.clone());
+    // A sliding window: as soon as one delivery ends the next starts, so one slow server reply
+    // does not hold up the others.
+    let mut queue = claimed.into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < width {
+            let Some(row) = queue.next() else { break };
+            let (ctx, token) = (ctx.clone(), token.clone());
             running.spawn(async move {
                 let id = row.id.clone();
                 (id, deliver(ctx, row, token).await)
             });
         }
-        while let Some(joined) = running.join_next().await {
-            match joined {
-                Ok((_, Ok(Step::Done))) => report.items += 1,
-                Ok((_, Ok(Step::Lost))) => report.skipped += 1,
-                // The claim stays; the message is taken up again once it expires.
-                Ok((id, Err(e))) => {
-                    tracing::error!(message = %id, error = %format!("{e:#}"), "delivering a message failed");
-                }
-                Err(e) => tracing::error!(error = %e, "a delivery task failed"),
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok((_, Ok(Step::Done))) => report.items += 1,
+            Ok((_, Ok(Step::Lost))) => report.skipped += 1,
+            // The claim stays; the message is taken up again once it expires.
+            Ok((id, Err(e))) => {
+                tracing::error!(message = %id, error = %format!("{e:#}"), "delivering a message failed");
             }
+            Err(e) => tracing::error!(error = %e, "a delivery task failed"),
         }
     }
     Ok(report)
