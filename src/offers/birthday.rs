@@ -154,9 +154,10 @@ fn run_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
             let page = repo::birthday_page(&mut conn, md, after.as_deref(), BATCH)?;
             let full = i64::try_from(page.len()).unwrap_or(0) == BATCH;
             after = page.last().map(|c| c.id.clone());
+            // A cheap first look; the gift's transaction decides again under the lock.
+            let mut ready: Vec<(String, String)> = Vec::new();
             for candidate in page {
                 let tz = zone_of(candidate.time_zone.as_deref(), program_tz);
-                // A cheap first look; the gift's transaction decides again under the lock.
                 let Some(due) = due(md, tz, &program.birthday, now) else {
                     continue;
                 };
@@ -168,12 +169,35 @@ fn run_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
                 ) {
                     continue;
                 }
-                match give(&mut conn, &program, program_tz, &candidate.id, now) {
+                ready.push((candidate.id, due.year.to_string()));
+            }
+            // Those already given this year (an earlier run within the day) cost one indexed
+            // read per page, not a transaction each.
+            let mut given = std::collections::HashSet::new();
+            let mut years: Vec<&str> = ready.iter().map(|(_, y)| y.as_str()).collect();
+            years.sort_unstable();
+            years.dedup();
+            for year in years {
+                let ids: Vec<String> = ready
+                    .iter()
+                    .filter(|(_, y)| y == year)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in repo::birthday_offered(&mut conn, &ids, year)? {
+                    given.insert((id, year.to_owned()));
+                }
+            }
+            for (id, year) in ready {
+                if given.contains(&(id.clone(), year)) {
+                    report.skipped += 1;
+                    continue;
+                }
+                match give(&mut conn, &program, program_tz, &id, now) {
                     Ok(Given::Made) => report.items += 1,
                     Ok(Given::Taken) => report.skipped += 1,
                     Ok(Given::NotDue) => {}
                     Err(e) => tracing::error!(
-                        customer = %candidate.id, error = %e,
+                        customer = %id, error = %e,
                         "birthday offer failed; the next run retries it"
                     ),
                 }

@@ -84,3 +84,21 @@ pub fn birthday_page(
     }
     query.load(conn)
 }
+
+/// Which of these customers already have a birthday offer for `occasion` (read through the
+/// offers' unique index), so a run skips them without a transaction each.
+pub fn birthday_offered(
+    conn: &mut DbConnection,
+    customer_ids: &[String],
+    occasion: &str,
+) -> QueryResult<Vec<String>> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    offers::table
+        .filter(offers::customer_id.eq_any(customer_ids))
+        .filter(offers::kind.eq(super::OfferKind::Birthday.as_str()))
+        .filter(offers::occasion.eq(occasion))
+        .select(offers::customer_id)
+        .load(conn)
+}
