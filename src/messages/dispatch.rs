@@ -92,10 +92,12 @@ where
 }
 
 async fn deliver(ctx: JobContext, row: MessageRow, token: String) -> anyhow::Result<Step> {
+    let now = ctx.clock.now_naive();
     let inputs = Inputs {
         id: row.id.clone(),
         token: token.clone(),
-        now: ctx.clock.now_naive(),
+        now,
+        claim_until: now + Duration::seconds(ctx.settings.messages.claim_secs.max(1)),
         fresh_message_id: ctx.mailer.new_message_id(),
         public_url: ctx.settings.server.public_url.clone(),
         secret: ctx.secret.clone(),

@@ -43,10 +43,16 @@ pub(super) struct Inputs {
     pub(super) fresh_message_id: String,
     pub(super) public_url: String,
     pub(super) secret: Arc<secrecy::SecretString>,
+    /// The claim is renewed to this instant before the message is checked and sent, so a long
+    /// batch never sends a message whose claim another instance could already have taken over.
+    pub(super) claim_until: NaiveDateTime,
 }
 
 /// The first transaction of one claimed message (see the module documentation).
 pub(super) fn prepare(c: &mut DbConnection, i: &Inputs) -> QueryResult<Prepared> {
+    if !repo::renew_claim(c, &i.id, &i.token, i.now, i.claim_until)? {
+        return Ok(Prepared::Gone);
+    }
     let Some(row) = repo::held(c, &i.id, &i.token)? else {
         return Ok(Prepared::Gone);
     };

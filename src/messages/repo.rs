@@ -73,6 +73,21 @@ macro_rules! holding {
     };
 }
 
+/// Renews the claim of `token` on the message to `until`, only while the claim has not expired
+/// (after that another instance may have taken it over). False when the claim is lost.
+pub fn renew_claim(
+    conn: &mut DbConnection,
+    id: &str,
+    token: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let renewed = diesel::update(holding!(id, token).filter(messages::claimed_until.gt(now)))
+        .set(messages::claimed_until.eq(until))
+        .execute(conn)?;
+    Ok(renewed == 1)
+}
+
 /// The message if `token` still holds it.
 pub fn held(conn: &mut DbConnection, id: &str, token: &str) -> QueryResult<Option<MessageRow>> {
     holding!(id, token)

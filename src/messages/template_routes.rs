@@ -304,12 +304,15 @@ async fn preview_template(
             .ok_or_else(|| ApiError::not_found("Customer"))?;
         let program = crate::program::repo::load(c)?;
         let tz = render::time_zone(customer.time_zone.as_deref(), &program.time_zone);
+        // A preview shows where the link goes, never a working one: staff who may read
+        // templates must not be able to opt a customer out.
         let unsubscribe_url = super::unsubscribe::url(
             &public_url,
             secrecy::ExposeSecret::expose_secret(&*secret),
             &customer.id,
             kind.category(),
-        );
+        )
+        .map(|_| format!("{}/u/preview", public_url.trim_end_matches('/')));
         let ctx = Context::for_customer(c, &customer, &program, locale, now.naive_utc())?
             .with_payload(&templates::sample_payload(locale, now))
             .with_unsubscribe(unsubscribe_url);

@@ -188,15 +188,20 @@ pub async fn run(ctx: &JobContext, job: &JobSpec) -> anyhow::Result<JobReport> {
         tracing::info!(job = name, items, skipped, duration_ms, "job ran");
     }
     db::run(&pool, move |c| {
-        diesel::update(job_runs::table.find(name))
-            .set((
-                job_runs::finished_at.eq(finished_at),
-                job_runs::duration_ms.eq(duration_ms),
-                job_runs::items.eq(i64::try_from(items).unwrap_or(i64::MAX)),
-                job_runs::skipped.eq(i64::try_from(skipped).unwrap_or(i64::MAX)),
-                job_runs::error.eq(error.clone()),
-            ))
-            .execute(c)
+        // Only this run's row: another instance may have started the job again meanwhile.
+        diesel::update(
+            job_runs::table
+                .find(name)
+                .filter(job_runs::started_at.eq(started_at)),
+        )
+        .set((
+            job_runs::finished_at.eq(finished_at),
+            job_runs::duration_ms.eq(duration_ms),
+            job_runs::items.eq(i64::try_from(items).unwrap_or(i64::MAX)),
+            job_runs::skipped.eq(i64::try_from(skipped).unwrap_or(i64::MAX)),
+            job_runs::error.eq(error.clone()),
+        ))
+        .execute(c)
     })
     .await
     .map_err(|e| anyhow::anyhow!("recording the end of {name}: {e}"))?;

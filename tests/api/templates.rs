@@ -256,6 +256,28 @@ async fn preview_renders_the_template_for_a_real_customer() {
         )
         .await;
     problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+
+    // A marketing preview shows where the unsubscribe link goes, never a working link: staff
+    // who may read templates must not be able to opt a customer out with it.
+    let offer = ok(
+        app.post(
+            "/v1/templates/birthday_offer/en/preview",
+            &support,
+            json!({"customer_id": id}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let text = offer["text"].as_str().unwrap();
+    assert!(text.contains("/u/preview"), "{text}");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/u/"))
+        .unwrap()
+        .to_owned();
+    let token = link.rsplit("/u/").next().unwrap().to_owned();
+    assert_eq!(token.trim_end_matches(['.', ')', '>']), "preview");
     let unknown = app
         .post(
             "/v1/templates/points_expiring/xx/preview",
