@@ -112,6 +112,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(ops::config)
                 .configure(messages::unsubscribe::config)
+                .configure(crate::feedback::page::config)
                 .service(
                     scope::scope("/v1")
                         .configure(auth::routes::config)
@@ -135,7 +136,12 @@ impl Application {
                         .configure(crate::tickets::routes::config)
                         .configure(scheduler::routes::config)
                         .configure(messages::routes::config)
-                        .configure(messages::template_routes::config),
+                        .configure(messages::template_routes::config)
+                        .configure(crate::feedback::me::config)
+                        .configure(crate::feedback::surveys::config)
+                        .configure(crate::feedback::responses::config)
+                        .configure(crate::feedback::recovery::config)
+                        .configure(crate::reports::routes::config),
                 )
                 .split_for_parts();
             let doc = OpenApiJson::new(api);

@@ -478,6 +478,95 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    surveys (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        scale -> Integer,
+        question -> Text,
+        open_question -> Text,
+        trigger_type -> Text,
+        delay_hours -> Integer,
+        reminder_after_hours -> Integer,
+        max_reminders -> Integer,
+        expires_after_days -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_invitations (id) {
+        id -> Text,
+        survey_id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        scale -> Integer,
+        dedupe_key -> Text,
+        cause_type -> Text,
+        cause_id -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        channel -> Nullable<Text>,
+        touchpoint -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        due_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        reminder_due_at -> Nullable<Timestamp>,
+        reminders_sent -> Integer,
+        expires_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback_responses (id) {
+        id -> Text,
+        customer_id -> Nullable<Text>,
+        invitation_id -> Nullable<Text>,
+        survey_id -> Nullable<Text>,
+        kind -> Text,
+        scale -> Integer,
+        score -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        channel -> Text,
+        touchpoint -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        source -> Text,
+        occurred_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_cases (id) {
+        id -> Text,
+        customer_id -> Nullable<Text>,
+        response_id -> Text,
+        kind -> Text,
+        scale -> Integer,
+        score -> Integer,
+        channel -> Text,
+        touchpoint -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        status -> Text,
+        apology_points -> BigInt,
+        opened_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(purchases -> customers (customer_id));
 diesel::joinable!(purchase_lines -> purchases (purchase_id));
 diesel::joinable!(purchase_returns -> purchases (purchase_id));
@@ -488,6 +577,9 @@ diesel::joinable!(balances -> customers (customer_id));
 diesel::joinable!(point_lots -> customers (customer_id));
 diesel::joinable!(ledger_entries -> point_lots (lot_id));
 diesel::joinable!(lot_spends -> point_lots (lot_id));
+diesel::joinable!(survey_invitations -> surveys (survey_id));
+diesel::joinable!(feedback_responses -> survey_invitations (invitation_id));
+diesel::joinable!(recovery_cases -> feedback_responses (response_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
@@ -523,4 +615,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     offers,
     job_runs,
+    surveys,
+    survey_invitations,
+    feedback_responses,
+    recovery_cases,
 );

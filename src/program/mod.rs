@@ -148,7 +148,7 @@ impl Default for BirthdaySettings {
 }
 
 /// Follow-ups after a support ticket is resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpSettings {
     /// Whether resolutions schedule a follow-up.
@@ -156,6 +156,10 @@ pub struct FollowUpSettings {
     /// Hours after the resolution that the follow-up is sent (0–720).
     #[schema(minimum = 0, maximum = 720)]
     pub delay_hours: i64,
+    /// The survey the follow-up links to (an existing survey); `null`: a follow-up without a
+    /// survey. An inactive survey is left out of follow-ups until it is active again.
+    #[serde(default)]
+    pub survey_id: Option<String>,
 }
 
 impl Default for FollowUpSettings {
@@ -163,6 +167,37 @@ impl Default for FollowUpSettings {
         Self {
             enabled: true,
             delay_hours: 24,
+            survey_id: None,
+        }
+    }
+}
+
+/// Closing the loop: what happens when an answer is bad (a detractor, CSAT ≤ 2, CES in the bottom
+/// two points of its scale). A recovery case is always opened; these settings add an apology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySettings {
+    /// Points credited to the customer as an apology with each case (0–100000; 0: none). Once
+    /// per response, and at most `max_apologies` per customer within `window_days`.
+    #[schema(minimum = 0, maximum = 100_000)]
+    pub apology_points: i64,
+    /// Apologies (points or message) one customer receives within `window_days`, at most (0–100).
+    #[schema(minimum = 0, maximum = 100)]
+    pub max_apologies: i64,
+    /// The window of `max_apologies`, in days (1–3650).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub window_days: i64,
+    /// Whether the customer receives a `recovery_apology` message with the case.
+    pub send_message: bool,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        Self {
+            apology_points: 0,
+            max_apologies: 1,
+            window_days: 90,
+            send_message: true,
         }
     }
 }
@@ -262,6 +297,9 @@ pub struct ProgramSettings {
     /// Quiet hours, the weekly marketing cap and the survey cooldown.
     #[serde(default)]
     pub contact_policy: ContactPolicy,
+    /// What a bad survey answer triggers besides its recovery case.
+    #[serde(default)]
+    pub recovery: RecoverySettings,
 }
 
 fn default_time_zone() -> String {
@@ -310,6 +348,7 @@ impl Default for ProgramSettings {
             birthday: BirthdaySettings::default(),
             follow_up: FollowUpSettings::default(),
             contact_policy: ContactPolicy::default(),
+            recovery: RecoverySettings::default(),
         }
     }
 }
@@ -398,6 +437,10 @@ impl ProgramSettings {
         range("birthday.min_days_known", b.min_days_known, 0, 366);
         range("birthday.valid_days", b.valid_days, 1, 365);
         range("follow_up.delay_hours", self.follow_up.delay_hours, 0, 720);
+        let rc = &self.recovery;
+        range("recovery.apology_points", rc.apology_points, 0, 100_000);
+        range("recovery.max_apologies", rc.max_apologies, 0, 100);
+        range("recovery.window_days", rc.window_days, 1, 3650);
         let cp = &self.contact_policy;
         range(
             "contact_policy.weekly_marketing_cap",
@@ -420,6 +463,14 @@ impl ProgramSettings {
                     "start_hour and end_hour must differ (use null to turn quiet hours off)",
                 ));
             }
+        }
+        if let Some(id) = &self.follow_up.survey_id
+            && (id.is_empty() || id.len() > 100)
+        {
+            errors.push(FieldError::new(
+                "follow_up.survey_id",
+                "must be the id of an existing survey",
+            ));
         }
         if b.enabled && b.reward_id.is_none() && b.bonus_points == 0 {
             errors.push(FieldError::new(

@@ -22,10 +22,13 @@ pub fn defaults() -> Value {
             "enabled": false, "bonus_points": 0, "reward_id": null, "days_before": 0,
             "local_hour": 9, "feb29": "feb28", "min_days_known": 30, "valid_days": 30
         },
-        "follow_up": {"enabled": true, "delay_hours": 24},
+        "follow_up": {"enabled": true, "delay_hours": 24, "survey_id": null},
         "contact_policy": {
             "quiet_hours": {"start_hour": 21, "end_hour": 8},
             "weekly_marketing_cap": 3, "survey_cooldown_days": 30
+        },
+        "recovery": {
+            "apology_points": 0, "max_apologies": 1, "window_days": 90, "send_message": true
         }
     })
 }

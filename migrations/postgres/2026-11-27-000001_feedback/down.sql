@@ -1,0 +1,4 @@
+DROP TABLE recovery_cases;
+DROP TABLE feedback_responses;
+DROP TABLE survey_invitations;
+DROP TABLE surveys;
