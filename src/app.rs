@@ -139,7 +139,7 @@ impl Application {
                         .configure(messages::template_routes::config)
                         .configure(crate::feedback::me::config)
                         .configure(crate::feedback::surveys::config)
-                        .configure(crate::feedback::responses::config)
+                        .configure(crate::feedback::routes::config)
                         .configure(crate::feedback::recovery::config)
                         .configure(crate::reports::routes::config),
                 )

@@ -558,6 +558,7 @@ diesel::table! {
         agent_id -> Nullable<Text>,
         status -> Text,
         apology_points -> BigInt,
+        apologized -> Bool,
         opened_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
         resolved_by -> Nullable<Text>,

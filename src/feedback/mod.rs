@@ -7,7 +7,8 @@
 //!   `survey_invitations` and `survey_reminders` jobs, answering an invitation.
 //! - `page`: the response page `GET/POST /s/{token}`.
 //! - `me`: `/v1/me/surveys` for the app.
-//! - `responses`: recording a response (timeline, recovery), `POST /v1/feedback`.
+//! - `responses`: recording a response (timeline, recovery).
+//! - `routes`: `POST /v1/feedback` (store backends).
 //! - `recovery`: recovery cases, apology points, `/v1/recovery-cases`.
 
 pub mod invitations;
@@ -15,6 +16,7 @@ pub mod me;
 pub mod page;
 pub mod recovery;
 pub mod responses;
+pub mod routes;
 pub mod surveys;
 
 use chrono::NaiveDateTime;
@@ -306,6 +308,7 @@ pub struct RecoveryCaseRow {
     pub agent_id: Option<String>,
     pub status: String,
     pub apology_points: i64,
+    pub apologized: bool,
     pub opened_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
     pub resolved_by: Option<String>,

@@ -107,8 +107,3 @@ pub fn summary(kind: Kind, scale: i32, score: Option<i32>) -> String {
         None => format!("{name} skipped"),
     }
 }
-
-/// Registers the routes (`POST /v1/feedback`).
-pub fn config(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    let _ = cfg;
-}

@@ -107,6 +107,9 @@ CREATE TABLE recovery_cases (
     status          TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
     -- Apology points credited for this case (0: none).
     apology_points  BIGINT NOT NULL DEFAULT 0 CHECK (apology_points >= 0),
+    -- Whether the customer was given an apology (points, message or both): counts towards
+    -- recovery.max_apologies.
+    apologized      BOOLEAN NOT NULL DEFAULT FALSE,
     opened_at       TIMESTAMP NOT NULL,
     resolved_at     TIMESTAMP,
     resolved_by     TEXT,
