@@ -235,4 +235,9 @@ impl Permission {
         scope: None,
         roles: &[],
     };
+    /// Read the CX and loyalty reports (`/v1/reports/...`): staff only, never an API key.
+    pub const REPORTS_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Analyst],
+    };
 }

@@ -1,0 +1,2 @@
+DROP INDEX ledger_entries_kind_idx;
+DROP INDEX purchases_time_idx;
