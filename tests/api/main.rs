@@ -34,6 +34,7 @@ mod program;
 mod purchases;
 mod races;
 mod referrals;
+mod reports;
 mod returns;
 mod rewards;
 mod rules;
