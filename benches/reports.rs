@@ -355,7 +355,10 @@ fn seed(conn: &mut DbConnection, o: &Options) -> Result<()> {
     ));
     // Recovery cases for a tenth of the bad answers of known customers; half resolved within
     // 0–3 days.
-    let resolved_at = q.plus("occurred_at", &format!("(CAST(SUBSTR(id, 4) AS BIGINT) * 7) % {}", 3 * 86_400));
+    let resolved_at = q.plus(
+        "occurred_at",
+        &format!("(CAST(SUBSTR(id, 4) AS BIGINT) * 7) % {}", 3 * 86_400),
+    );
     statements.push(format!(
         "INSERT INTO recovery_cases (id, customer_id, response_id, kind, scale, score, channel, \
          touchpoint, store_id, agent_id, status, opened_at, resolved_at, created_at, updated_at) \
@@ -460,7 +463,11 @@ fn bench(db: &BenchDb, o: &Options) -> Result<Vec<(String, Duration, Duration)>>
     }
     for (name, kinds, max) in [
         ("comments 30 days, first page", vec![], None),
-        ("comments nps ≤ 6, 365 days, first page", vec![Kind::Nps], Some(6)),
+        (
+            "comments nps ≤ 6, 365 days, first page",
+            vec![Kind::Nps],
+            Some(6),
+        ),
     ] {
         let range = if max.is_some() { year } else { month };
         let filter = CommentFilter {
@@ -509,14 +516,19 @@ fn main() -> Result<()> {
     }
     println!("\n== Summary (median of {} runs, ms) ==", o.runs);
     let names: Vec<&str> = results.iter().map(|(n, _)| *n).collect();
-    println!("{:<40} {}", "report", names.iter().map(|n| format!("{n:>12}")).collect::<String>());
+    println!(
+        "{:<40} {}",
+        "report",
+        names.iter().map(|n| format!("{n:>12}")).collect::<String>()
+    );
     if let Some((_, first)) = results.first() {
         for (i, (name, _, _)) in first.iter().enumerate() {
             let cells: String = results
                 .iter()
                 .map(|(_, rows)| {
-                    rows.get(i)
-                        .map_or("-".to_owned(), |r| format!("{:>12.1}", r.1.as_secs_f64() * 1e3))
+                    rows.get(i).map_or("-".to_owned(), |r| {
+                        format!("{:>12.1}", r.1.as_secs_f64() * 1e3)
+                    })
                 })
                 .collect();
             println!("{name:<40} {cells}");

@@ -177,7 +177,14 @@ pub fn nps(r: &NpsReport) -> String {
 
 /// The CSAT report: one row for the whole range, then one per group.
 pub fn csat(r: &CsatReport) -> String {
-    let mut fixed = vec!["scope", "group", "responses", "skipped", "satisfied", "score"];
+    let mut fixed = vec![
+        "scope",
+        "group",
+        "responses",
+        "skipped",
+        "satisfied",
+        "score",
+    ];
     fixed.extend(RATE);
     let mut csv = with_header(header(&fixed, 1, 5));
     let row = |key: Option<&Option<String>>, f: &CsatFigures| {

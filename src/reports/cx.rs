@@ -252,11 +252,7 @@ pub struct CsatReport {
 }
 
 /// The CSAT report of a range.
-pub fn csat(
-    conn: &mut DbConnection,
-    range: Range,
-    by: Option<GroupBy>,
-) -> QueryResult<CsatReport> {
+pub fn csat(conn: &mut DbConnection, range: Range, by: Option<GroupBy>) -> QueryResult<CsatReport> {
     let t = tally(conn, "csat", None, range, by)?
         .remove(&5)
         .unwrap_or_default();

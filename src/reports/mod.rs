@@ -118,8 +118,14 @@ mod tests {
         assert_eq!(Fixed::percent(1, 8).map(Fixed::text), Some("12.5".into()));
         assert_eq!(Fixed::percent(-1, 16).map(Fixed::text), Some("-6.3".into()));
         assert_eq!(Fixed::ratio(7, 2, 2).map(Fixed::text), Some("3.50".into()));
-        assert_eq!(Fixed::ratio(1, 200, 2).map(Fixed::text), Some("0.01".into()));
-        assert_eq!(Fixed::ratio(-1, 200, 2).map(Fixed::text), Some("-0.01".into()));
+        assert_eq!(
+            Fixed::ratio(1, 200, 2).map(Fixed::text),
+            Some("0.01".into())
+        );
+        assert_eq!(
+            Fixed::ratio(-1, 200, 2).map(Fixed::text),
+            Some("-0.01".into())
+        );
         assert_eq!(Fixed::percent(1, 0), None);
         let json = serde_json::to_string(&Fixed::percent(1, 3)).unwrap_or_default();
         assert_eq!(json, "33.3");

@@ -120,9 +120,8 @@ pub fn group_by(c: &mut Check, raw: Option<&str>) -> Option<GroupBy> {
 /// range (422 `invalid_range`).
 pub fn finish(c: Check, range: Option<Range>) -> Result<Range, ApiError> {
     c.finish()?;
-    let range = range.ok_or_else(|| {
-        ApiError::bad_request("validation_failed", "from/to: not a valid range")
-    })?;
+    let range = range
+        .ok_or_else(|| ApiError::bad_request("validation_failed", "from/to: not a valid range"))?;
     if range.from >= range.to {
         return Err(ApiError::unprocessable(
             "invalid_range",

@@ -190,9 +190,7 @@ struct Count {
 }
 
 fn count(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> QueryResult<i64> {
-    Ok(load::<Count>(conn, sql, binds)?
-        .first()
-        .map_or(0, |c| c.n))
+    Ok(load::<Count>(conn, sql, binds)?.first().map_or(0, |c| c.n))
 }
 
 /// What a member is: not erased and not merged into another customer.
@@ -408,7 +406,11 @@ pub fn resolution_seconds_at(
             "SELECT {secs} AS n FROM recovery_cases \
              WHERE opened_at >= ? AND opened_at < ? AND {RESOLVED} ORDER BY 1 LIMIT 2 OFFSET ?"
         ),
-        &[Bind::Time(range.from), Bind::Time(range.to), Bind::Int(offset)],
+        &[
+            Bind::Time(range.from),
+            Bind::Time(range.to),
+            Bind::Int(offset),
+        ],
     )?;
     Ok(rows.into_iter().map(|c| c.n).collect())
 }

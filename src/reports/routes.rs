@@ -10,12 +10,12 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::comments::{self, CommentFilter, CommentList, CommentView};
+use super::csv;
 use super::cx::{self, CesReport, CsatReport, NpsReport};
 use super::loyalty::{self, LoyaltyReport};
 use super::params::{self, GroupBy};
 use super::recovery::{self, RecoveryReport};
 use super::retention::{self, RetentionReport};
-use super::csv;
 use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::customers::validate::Check;
@@ -139,7 +139,10 @@ fn respond<T: Serialize>(req: &HttpRequest, report: &T, csv: fn(&T) -> String) -
 }
 
 /// Parses the range and grouping shared by the NPS and CSAT reports.
-fn cx_query(req: &HttpRequest, now: DateTime<Utc>) -> Result<(params::Range, Option<GroupBy>), ApiError> {
+fn cx_query(
+    req: &HttpRequest,
+    now: DateTime<Utc>,
+) -> Result<(params::Range, Option<GroupBy>), ApiError> {
     let q: CxQuery = params::query(req.query_string())?;
     let mut c = Check::default();
     let range = params::range(&mut c, q.from.as_deref(), q.to.as_deref(), now);
@@ -209,7 +212,12 @@ async fn ces_report(
     caller.require(Permission::REPORTS_READ)?;
     let q: CesQuery = params::query(req.query_string())?;
     let mut c = Check::default();
-    let range = params::range(&mut c, q.from.as_deref(), q.to.as_deref(), state.clock.now());
+    let range = params::range(
+        &mut c,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        state.clock.now(),
+    );
     let by = params::group_by(&mut c, q.group_by.as_deref());
     let scale = match q.scale.as_deref() {
         None => None,
@@ -250,11 +258,26 @@ async fn comments_report(
     });
     let min_score = params::int(&mut c, "min_score", q.min_score.as_deref(), 0, 10);
     let max_score = params::int(&mut c, "max_score", q.max_score.as_deref(), 0, 10);
-    let limit = params::int(&mut c, "limit", q.limit.as_deref(), 1, pagination::MAX_LIMIT);
-    let range = params::range(&mut c, q.from.as_deref(), q.to.as_deref(), state.clock.now());
+    let limit = params::int(
+        &mut c,
+        "limit",
+        q.limit.as_deref(),
+        1,
+        pagination::MAX_LIMIT,
+    );
+    let range = params::range(
+        &mut c,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        state.clock.now(),
+    );
     let range = params::finish(c, range)?;
     let limit = limit.unwrap_or(pagination::DEFAULT_LIMIT);
-    let before = q.cursor.as_deref().map(pagination::decode_position).transpose()?;
+    let before = q
+        .cursor
+        .as_deref()
+        .map(pagination::decode_position)
+        .transpose()?;
     let filter = CommentFilter {
         kinds: kind.into_iter().collect(),
         min_score: min_score.and_then(|n| i32::try_from(n).ok()),

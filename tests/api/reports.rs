@@ -23,7 +23,12 @@ struct Answer {
     comment: Option<&'static str>,
 }
 
-fn answer(kind: &'static str, score: Option<i64>, channel: &'static str, at: &'static str) -> Answer {
+fn answer(
+    kind: &'static str,
+    score: Option<i64>,
+    channel: &'static str,
+    at: &'static str,
+) -> Answer {
     Answer {
         kind,
         scale: None,
@@ -51,7 +56,11 @@ async fn send(app: &TestApp, key: &str, customer: Option<&str>, a: &Answer) -> V
     if let Some(comment) = a.comment {
         body["comment"] = json!(comment);
     }
-    ok(app.post("/v1/feedback", key, body).await, StatusCode::CREATED).await
+    ok(
+        app.post("/v1/feedback", key, body).await,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// NPS: 7 answered in range (promoters 10, 9; passives 8, 7; detractors 3, 0, 6), one skipped,
@@ -127,10 +136,16 @@ async fn nps_counts_scores_groups_by_channel_and_week_and_reports_skips_apart() 
     let t = &r["total"];
     assert_eq!(t["responses"], 7);
     assert_eq!(t["skipped"], 1);
-    assert_eq!(counts(&t["distribution"]), [1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1]);
+    assert_eq!(
+        counts(&t["distribution"]),
+        [1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1]
+    );
     assert_eq!(t["distribution"][0]["score"], 0);
     assert_eq!(t["distribution"][10]["score"], 10);
-    assert_eq!((t["promoters"].clone(), t["passives"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (t["promoters"].clone(), t["passives"].clone()),
+        (json!(2), json!(2))
+    );
     assert_eq!(t["detractors"], 3);
     // 100 × (2 − 3) / 7 = −14.2857…
     assert_eq!(t["score"], json!(-14.3));
@@ -162,7 +177,12 @@ async fn nps_counts_scores_groups_by_channel_and_week_and_reports_skips_apart() 
     assert_eq!(groups[2]["passives"], 2);
     assert_eq!(groups[2]["score"], json!(-33.3));
 
-    let r = report(&app, &analyst, &format!("/v1/reports/nps?{RANGE}&group_by=week")).await;
+    let r = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/nps?{RANGE}&group_by=week"),
+    )
+    .await;
     let weeks: Vec<(String, i64, i64, Value)> = r["groups"]
         .as_array()
         .unwrap()
@@ -187,13 +207,23 @@ async fn nps_counts_scores_groups_by_channel_and_week_and_reports_skips_apart() 
     );
 
     // A null agent is a group of its own, listed first.
-    let r = report(&app, &analyst, &format!("/v1/reports/nps?{RANGE}&group_by=agent")).await;
+    let r = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/nps?{RANGE}&group_by=agent"),
+    )
+    .await;
     assert_eq!(r["groups"][0]["key"], Value::Null);
     assert_eq!(r["groups"][0]["responses"], 6);
     assert_eq!(r["groups"][1]["key"], "ag-1");
     assert_eq!(r["groups"][1]["responses"], 1);
 
-    let r = report(&app, &analyst, &format!("/v1/reports/nps?{RANGE}&group_by=month")).await;
+    let r = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/nps?{RANGE}&group_by=month"),
+    )
+    .await;
     assert_eq!(r["groups"][0]["key"], "2026-11-01");
     assert_eq!(r["groups"][0]["responses"], 7);
 }
@@ -207,7 +237,12 @@ async fn an_empty_range_has_null_scores_and_no_division_by_zero() {
     }
     let marketer = app.staff_token("marketer").await;
     let empty = "from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z";
-    let r = report(&app, &marketer, &format!("/v1/reports/nps?{empty}&group_by=week")).await;
+    let r = report(
+        &app,
+        &marketer,
+        &format!("/v1/reports/nps?{empty}&group_by=week"),
+    )
+    .await;
     assert_eq!(r["total"]["responses"], 0);
     assert_eq!(r["total"]["skipped"], 0);
     assert_eq!(r["total"]["score"], Value::Null);
@@ -288,9 +323,17 @@ async fn csat_and_ces_on_both_scales_are_never_mixed() {
     assert_eq!(seven["total"]["average"], json!(4.25));
     assert_eq!(seven["total"]["low_effort"], 2);
     assert_eq!(seven["total"]["high_effort"], 2);
-    assert_eq!(counts(&seven["total"]["distribution"]), [0, 2, 0, 0, 0, 1, 1]);
+    assert_eq!(
+        counts(&seven["total"]["distribution"]),
+        [0, 2, 0, 0, 0, 1, 1]
+    );
 
-    let r = report(&app, &admin, &format!("/v1/reports/ces?{RANGE}&scale=7&group_by=channel")).await;
+    let r = report(
+        &app,
+        &admin,
+        &format!("/v1/reports/ces?{RANGE}&scale=7&group_by=channel"),
+    )
+    .await;
     assert_eq!(r["scales"].as_array().unwrap().len(), 1);
     assert_eq!(r["scales"][0]["scale"], 7);
     assert_eq!(r["scales"][0]["groups"][0]["key"], "store");
@@ -331,7 +374,12 @@ async fn comments_are_filtered_by_kind_and_score_newest_first_and_page_by_cursor
         .collect();
     assert_eq!(
         texts,
-        ["Lovely", "@Never again", "no score", "Slow, \"rude\" staff\n=HYPERLINK(\"x\")"]
+        [
+            "Lovely",
+            "@Never again",
+            "no score",
+            "Slow, \"rude\" staff\n=HYPERLINK(\"x\")"
+        ]
     );
     assert_eq!(r["next_cursor"], Value::Null);
 
@@ -351,10 +399,20 @@ async fn comments_are_filtered_by_kind_and_score_newest_first_and_page_by_cursor
     assert_eq!(data[0]["occurred_at"], "2026-11-16T08:00:00Z");
     assert_eq!(data[1]["score"], 3);
 
-    let r = report(&app, &analyst, &format!("/v1/reports/comments?{RANGE}&kind=csat")).await;
+    let r = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/comments?{RANGE}&kind=csat"),
+    )
+    .await;
     assert_eq!(r["data"].as_array().unwrap().len(), 1);
 
-    let first = report(&app, &analyst, &format!("/v1/reports/comments?{RANGE}&limit=3")).await;
+    let first = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/comments?{RANGE}&limit=3"),
+    )
+    .await;
     assert_eq!(first["data"].as_array().unwrap().len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let next = report(
@@ -382,7 +440,12 @@ async fn comments_are_filtered_by_kind_and_score_newest_first_and_page_by_cursor
         "{text}"
     );
     assert!(text.contains(",nps,10,0,'@Never again,web,"), "{text}");
-    let text = csv(&app, &analyst, &format!("/v1/reports/nps?{RANGE}&group_by=channel")).await;
+    let text = csv(
+        &app,
+        &analyst,
+        &format!("/v1/reports/nps?{RANGE}&group_by=channel"),
+    )
+    .await;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -390,8 +453,14 @@ async fn comments_are_filtered_by_kind_and_score_newest_first_and_page_by_cursor
          response_rate,score_0,score_1,score_2,score_3,score_4,score_5,score_6,score_7,score_8,\
          score_9,score_10"
     );
-    assert_eq!(lines[1], "total,,7,1,2,2,3,-14.3,0,0,,1,0,0,1,0,0,1,1,1,1,1");
-    assert_eq!(lines[2], "group,app,1,0,0,0,1,-100.0,0,0,,0,0,0,0,0,0,1,0,0,0,0");
+    assert_eq!(
+        lines[1],
+        "total,,7,1,2,2,3,-14.3,0,0,,1,0,0,1,0,0,1,1,1,1,1"
+    );
+    assert_eq!(
+        lines[2],
+        "group,app,1,0,0,0,1,-100.0,0,0,,0,0,0,0,0,0,1,0,0,0,0"
+    );
     assert_eq!(lines.len(), 5);
 }
 
@@ -401,7 +470,11 @@ async fn buy(app: &TestApp, key: &str, id: &str, customer: &str, minor: i64, at:
     app.clock.set(t);
     let mut body = purchase(id, customer, minor);
     body["occurred_at"] = json!(at);
-    ok(app.post("/v1/purchases", key, body).await, StatusCode::CREATED).await;
+    ok(
+        app.post("/v1/purchases", key, body).await,
+        StatusCode::CREATED,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -422,12 +495,14 @@ async fn loyalty_counts_members_points_liability_and_tiers() {
 
     // Outside the range: 10 points that expire on December 1st… of October: November 1st.
     buy(&app, &key, "o-1", &x, 1_000, "2026-10-01T10:00:00Z").await;
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 5, 10, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 5, 10, 0, 0).unwrap());
     app.run_job("expire_points").await;
     buy(&app, &key, "o-2", &x, 12_345, "2026-11-10T10:00:00Z").await;
     buy(&app, &key, "o-3", &y, 5_000, "2026-11-12T10:00:00Z").await;
     buy(&app, &key, "o-4", &w, 700, "2026-11-12T11:00:00Z").await;
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 13, 10, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 13, 10, 0, 0).unwrap());
     for (customer, points, k) in [(&x, 100, "a-1"), (&y, -20, "a-2")] {
         let resp = app
             .client
@@ -440,7 +515,8 @@ async fn loyalty_counts_members_points_liability_and_tiers() {
             .unwrap();
         ok(resp, StatusCode::CREATED).await;
     }
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 14, 10, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 14, 10, 0, 0).unwrap());
     let admin = app.admin_token().await;
     let reward = app
         .reward_id(
@@ -451,10 +527,16 @@ async fn loyalty_counts_members_points_liability_and_tiers() {
     app.redeem(&admin, &x, &reward, "r-1").await;
     // W is erased: no longer a member.
     let resp = app
-        .request(Method::DELETE, &format!("/v1/customers/{w}"), Some(&admin), None)
+        .request(
+            Method::DELETE,
+            &format!("/v1/customers/{w}"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert!(resp.status().is_success(), "{}", resp.status());
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
 
     let marketer = app.staff_token("marketer").await;
     let r = report(&app, &marketer, &format!("/v1/reports/loyalty?{RANGE}")).await;
@@ -492,9 +574,7 @@ async fn loyalty_counts_members_points_liability_and_tiers() {
 #[tokio::test]
 async fn retention_gives_churn_and_repeat_rates_between_two_periods() {
     let app = TestApp::spawn().await;
-    let key = app
-        .api_key(&["customers:write", "purchases:write"])
-        .await;
+    let key = app.api_key(&["customers:write", "purchases:write"]).await;
     let mut ids = Vec::new();
     for name in ["p", "q", "r", "s", "t"] {
         ids.push(app.customer_id(&key, &format!("{name}@example.com")).await);
@@ -518,7 +598,8 @@ async fn retention_gives_churn_and_repeat_rates_between_two_periods() {
     {
         buy(&app, &key, &format!("o-{n}"), customer, 1_000, at).await;
     }
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
     let analyst = app.staff_token("analyst").await;
     let rep = report(
         &app,
@@ -536,14 +617,33 @@ async fn retention_gives_churn_and_repeat_rates_between_two_periods() {
     assert_eq!(rep["repeat_buyers"], 1);
     assert_eq!(rep["repeat_purchase_rate"], json!(33.3));
     let segments = rep["segments"].as_array().unwrap();
-    let names: Vec<&str> = segments.iter().map(|s| s["segment"].as_str().unwrap()).collect();
+    let names: Vec<&str> = segments
+        .iter()
+        .map(|s| s["segment"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
-        ["new", "champion", "loyal", "promising", "at_risk", "hibernating", "lost"]
+        [
+            "new",
+            "champion",
+            "loyal",
+            "promising",
+            "at_risk",
+            "hibernating",
+            "lost"
+        ]
     );
-    let total: i64 = segments.iter().map(|s| s["members"].as_i64().unwrap()).sum();
+    let total: i64 = segments
+        .iter()
+        .map(|s| s["members"].as_i64().unwrap())
+        .sum();
     assert_eq!(total, 5);
-    let text = csv(&app, &analyst, "/v1/reports/retention?period_days=10&as_of=2026-11-22T00:00:00Z").await;
+    let text = csv(
+        &app,
+        &analyst,
+        "/v1/reports/retention?period_days=10&as_of=2026-11-22T00:00:00Z",
+    )
+    .await;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -567,17 +667,16 @@ async fn retention_gives_churn_and_repeat_rates_between_two_periods() {
 
 /// Gives a low answer a recovery case opened and resolved at fixed times (the case the answer
 /// opened, when the service opens one, or a new one).
-fn set_case(
-    app: &TestApp,
-    response: &Value,
-    opened: &str,
-    resolved: Option<&str>,
-) {
+fn set_case(app: &TestApp, response: &Value, opened: &str, resolved: Option<&str>) {
     use patron::db::schema::recovery_cases as rc;
     let parse = |s: &str| s.parse::<DateTime<Utc>>().unwrap().naive_utc();
     let opened_at = parse(opened);
     let resolved_at = resolved.map(parse);
-    let status = if resolved.is_some() { "resolved" } else { "open" };
+    let status = if resolved.is_some() {
+        "resolved"
+    } else {
+        "open"
+    };
     let mut conn = app.pool.get().unwrap();
     let response_id = response["id"].as_str().unwrap().to_owned();
     let updated = diesel::update(rc::table.filter(rc::response_id.eq(&response_id)))
@@ -642,7 +741,8 @@ async fn recovery_gives_resolution_times_and_repurchases_within_sixty_days() {
     // A bought again after the resolution; B only before it; C never.
     buy(&app, &key, "o-1", &a, 1_000, "2026-11-20T10:00:00Z").await;
     buy(&app, &key, "o-2", &b, 1_000, "2026-11-03T12:00:00Z").await;
-    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
 
     let analyst = app.staff_token("analyst").await;
     let r = report(&app, &analyst, &format!("/v1/reports/recovery?{RANGE}")).await;
@@ -697,8 +797,18 @@ async fn marketers_analysts_and_admins_read_reports_support_and_api_keys_do_not(
         }
         // The role is checked before the query is read: a bad one does not tell.
         let bad = format!("{path}?group_by=nonsense&period_days=x&nope=1");
-        problem(app.get(&bad, &support).await, StatusCode::FORBIDDEN, "forbidden").await;
-        problem(app.get(&bad, &key).await, StatusCode::FORBIDDEN, "forbidden").await;
+        problem(
+            app.get(&bad, &support).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        problem(
+            app.get(&bad, &key).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
         let resp = app.request(Method::GET, path, None, None).await;
         problem(resp, StatusCode::UNAUTHORIZED, "missing_credentials").await;
     }
