@@ -861,3 +861,136 @@ async fn bad_parameters_get_field_errors_and_a_reversed_range_gets_422() {
         .await;
     }
 }
+
+/// Inserts a survey and its invitations directly: (channel, sent_at, answered).
+fn invite(
+    app: &TestApp,
+    customer: &str,
+    kind: &str,
+    scale: i32,
+    sent: &[(&str, Option<&str>, bool)],
+) {
+    use patron::db::schema::{survey_invitations, surveys};
+    use patron::feedback::{InvitationRow, SurveyRow};
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+        .unwrap()
+        .naive_utc();
+    let mut conn = app.pool.get().unwrap();
+    let survey = format!("survey-{kind}");
+    diesel::insert_into(surveys::table)
+        .values(&SurveyRow {
+            id: survey.clone(),
+            name: kind.to_owned(),
+            kind: kind.to_owned(),
+            scale,
+            question: "{}".to_owned(),
+            open_question: "{}".to_owned(),
+            trigger_type: "manual".to_owned(),
+            delay_hours: 0,
+            reminder_after_hours: 24,
+            max_reminders: 0,
+            expires_after_days: 30,
+            active: true,
+            created_at: t0,
+            updated_at: t0,
+        })
+        .execute(&mut *conn)
+        .unwrap();
+    for (n, (channel, sent_at, answered)) in sent.iter().enumerate() {
+        let sent_at = sent_at.map(|s| s.parse::<DateTime<Utc>>().unwrap().naive_utc());
+        let status = match (sent_at, answered) {
+            (None, _) => "scheduled",
+            (Some(_), true) => "answered",
+            (Some(_), false) => "sent",
+        };
+        diesel::insert_into(survey_invitations::table)
+            .values(&InvitationRow {
+                id: format!("inv-{kind}-{n}"),
+                survey_id: survey.clone(),
+                customer_id: customer.to_owned(),
+                kind: kind.to_owned(),
+                scale,
+                dedupe_key: format!("manual:{survey}:{n}"),
+                cause_type: "manual".to_owned(),
+                cause_id: n.to_string(),
+                status: status.to_owned(),
+                reason: None,
+                channel: Some((*channel).to_owned()),
+                touchpoint: None,
+                store_id: None,
+                agent_id: None,
+                due_at: sent_at.unwrap_or(t0),
+                sent_at,
+                reminder_due_at: None,
+                reminders_sent: 0,
+                expires_at: None,
+                answered_at: None,
+                created_at: t0,
+                updated_at: t0,
+            })
+            .execute(&mut *conn)
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_response_rate_counts_invitations_sent_in_the_range_per_group() {
+    let app = TestApp::spawn().await;
+    let key = app.backend_key().await;
+    let customer = app.customer_id(&key, "i@example.com").await;
+    invite(
+        &app,
+        &customer,
+        "nps",
+        10,
+        &[
+            ("store", Some("2026-11-02T10:00:00Z"), true),
+            ("store", Some("2026-11-03T10:00:00Z"), false),
+            ("web", Some("2026-11-04T10:00:00Z"), false),
+            // Sent before the range, and not sent yet.
+            ("web", Some("2026-10-30T10:00:00Z"), true),
+            ("web", None, false),
+        ],
+    );
+    invite(
+        &app,
+        &customer,
+        "csat",
+        5,
+        &[("web", Some("2026-11-02T10:00:00Z"), true)],
+    );
+    let analyst = app.staff_token("analyst").await;
+
+    let r = report(
+        &app,
+        &analyst,
+        &format!("/v1/reports/nps?{RANGE}&group_by=channel"),
+    )
+    .await;
+    assert_eq!(
+        r["total"]["response_rate"],
+        json!({"invited": 3, "answered": 1, "rate": 33.3})
+    );
+    // Groups that only have invitations are listed, with no responses and a null score.
+    let groups = r["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0]["key"], "store");
+    assert_eq!(groups[0]["responses"], 0);
+    assert_eq!(groups[0]["score"], Value::Null);
+    assert_eq!(
+        groups[0]["response_rate"],
+        json!({"invited": 2, "answered": 1, "rate": 50.0})
+    );
+    assert_eq!(
+        groups[1]["response_rate"],
+        json!({"invited": 1, "answered": 0, "rate": 0.0})
+    );
+    let r = report(&app, &analyst, &format!("/v1/reports/csat?{RANGE}")).await;
+    assert_eq!(
+        r["total"]["response_rate"],
+        json!({"invited": 1, "answered": 1, "rate": 100.0})
+    );
+    let r = report(&app, &analyst, &format!("/v1/reports/ces?{RANGE}")).await;
+    assert_eq!(r["scales"][1]["total"]["response_rate"]["invited"], 0);
+}
