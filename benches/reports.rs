@@ -29,13 +29,16 @@ usage: cargo bench --bench reports -- [options]
   --purchases N   purchases, each with an earn entry in the ledger (default 1000000)
   --customers N   customers (default 100000)
   --runs N        timed runs of each report (default 3; the median is shown)
-  --db WHICH      sqlite, postgres or both (default both)";
+  --db WHICH      sqlite, postgres or both (default both)
+  --without-report-indexes
+                  drop the indexes the reports migration adds, to measure what they bring";
 
 struct Options {
     responses: i64,
     purchases: i64,
     customers: i64,
     runs: usize,
+    without_report_indexes: bool,
     sqlite: bool,
     postgres: bool,
 }
@@ -46,6 +49,7 @@ fn parse_options() -> Result<Options> {
         purchases: 1_000_000,
         customers: 100_000,
         runs: 3,
+        without_report_indexes: false,
         sqlite: true,
         postgres: true,
     };
@@ -65,6 +69,7 @@ fn parse_options() -> Result<Options> {
             "--purchases" => o.purchases = value()?.parse().context("--purchases")?,
             "--customers" => o.customers = value()?.parse().context("--customers")?,
             "--runs" => o.runs = value()?.parse().context("--runs")?,
+            "--without-report-indexes" => o.without_report_indexes = true,
             "--db" => {
                 let v = value()?;
                 (o.sqlite, o.postgres) = match v.as_str() {
@@ -414,6 +419,10 @@ fn bench(db: &BenchDb, o: &Options) -> Result<Vec<(String, Duration, Duration)>>
     let pool = db::connect(db.url(), 2, Duration::from_secs(60))?;
     let mut conn = pool.get()?;
     db::migrations::run_pending(&mut conn)?;
+    if o.without_report_indexes {
+        conn.batch_execute("DROP INDEX purchases_time_idx; DROP INDEX ledger_entries_kind_idx")?;
+        println!("without purchases_time_idx and ledger_entries_kind_idx");
+    }
     let seeded = Instant::now();
     seed(&mut conn, o)?;
     println!(
