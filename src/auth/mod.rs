@@ -235,4 +235,14 @@ impl Permission {
         scope: None,
         roles: &[],
     };
+    /// Read recovery cases (the bad answers being followed up).
+    pub const RECOVERY_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Support, Role::Marketer, Role::Analyst],
+    };
+    /// Resolve recovery cases.
+    pub const RECOVERY_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Support],
+    };
 }

@@ -53,7 +53,6 @@ pub fn record(
     new: NewResponse,
     now: NaiveDateTime,
 ) -> QueryResult<Recorded> {
-    let _ = program;
     let row = ResponseRow {
         id: uuid::Uuid::now_v7().to_string(),
         customer_id: new.customer_id.clone(),
@@ -89,9 +88,10 @@ pub fn record(
             now,
         )?;
     }
+    let recovery_case_id = super::recovery::service::open(c, program, &row, now)?;
     Ok(Recorded {
         response: row,
-        recovery_case_id: None,
+        recovery_case_id,
     })
 }
 
