@@ -25,7 +25,7 @@
 //! | `survey_reminder`   | `survey_url`                                                            |
 //! | `points_expiring`   | `points`, `expires_at`                                                  |
 //! | `tier_changed`      | `tier_name`, `previous_tier_name`                                       |
-//! | `recovery_apology`  | `bonus_points`, `agent_name`                                            |
+//! | `recovery_apology`  | `bonus_points` (0: none), `agent_name` (may be null)                   |
 //!
 //! Every key is available to every kind's template (as `none` when the payload lacks it).
 //!
