@@ -230,6 +230,11 @@ impl Permission {
         scope: None,
         roles: &[Role::Marketer],
     };
+    /// Record feedback collected elsewhere (`POST /v1/feedback`).
+    pub const FEEDBACK_WRITE: Permission = Permission {
+        scope: Some(Scope::FeedbackWrite),
+        roles: &[Role::Support],
+    };
     /// Manage staff accounts and API keys; see the jobs.
     pub const ADMIN: Permission = Permission {
         scope: None,

@@ -15,6 +15,7 @@ mod customers;
 mod delivery;
 mod errors;
 mod expiry_warnings;
+mod feedback;
 mod history_order;
 mod jobs;
 mod journeys;

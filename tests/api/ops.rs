@@ -116,6 +116,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/tickets/{id}"),
     ("post", "/v1/tickets/{id}/resolve"),
     ("post", "/v1/tickets/{id}/reopen"),
+    ("post", "/v1/feedback"),
     ("get", "/v1/templates"),
     ("get", "/v1/templates/{kind}/{locale}"),
     ("put", "/v1/templates/{kind}/{locale}"),
