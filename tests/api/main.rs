@@ -33,6 +33,7 @@ mod profile;
 mod program;
 mod purchases;
 mod races;
+mod recovery;
 mod referrals;
 mod returns;
 mod rewards;
