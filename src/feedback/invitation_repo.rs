@@ -52,14 +52,22 @@ pub fn due(
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {
-        q = q.filter(inv::due_at.gt(at).or(inv::due_at.eq(at).and(inv::id.gt(id))));
+        q = q.filter(
+            inv::due_at
+                .gt(at)
+                .or(inv::due_at.eq(at).and(inv::id.gt(id))),
+        );
     }
     q.load(conn)
 }
 
 /// Claims a due scheduled invitation for the job (scheduled → sent; the job settles the final
 /// status in the same transaction). 0 rows: another instance took it first.
-pub fn claim_scheduled(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn claim_scheduled(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         inv::table
             .find(id)

@@ -45,11 +45,7 @@ impl Links {
 
     /// The response page of an invitation.
     pub fn url(&self, invitation_id: &str) -> Option<String> {
-        super::token::url(
-            &self.public_url,
-            self.secret.expose_secret(),
-            invitation_id,
-        )
+        super::token::url(&self.public_url, self.secret.expose_secret(), invitation_id)
     }
 }
 
@@ -65,7 +61,12 @@ struct Origin<'a> {
     agent_id: Option<String>,
 }
 
-fn new_row(s: &SurveyRow, o: Origin<'_>, due_at: NaiveDateTime, now: NaiveDateTime) -> InvitationRow {
+fn new_row(
+    s: &SurveyRow,
+    o: Origin<'_>,
+    due_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> InvitationRow {
     InvitationRow {
         id: uuid::Uuid::now_v7().to_string(),
         survey_id: s.id.clone(),
@@ -222,7 +223,10 @@ pub fn invite(
         if !unknown.is_empty() {
             return Err(InviteError::UnknownCustomers(unknown));
         }
-        let aliases: Vec<String> = found.values().filter_map(|r| r.merged_into.clone()).collect();
+        let aliases: Vec<String> = found
+            .values()
+            .filter_map(|r| r.merged_into.clone())
+            .collect();
         let survivors: BTreeMap<String, _> = repo::customers_by_ids(c, &aliases)?
             .into_iter()
             .map(|r| (r.id.clone(), r))

@@ -29,9 +29,7 @@ impl From<AnswerError> for ApiError {
     fn from(err: AnswerError) -> Self {
         match err {
             AnswerError::NotFound => ApiError::not_found("Invitation"),
-            AnswerError::AlreadyAnswered => {
-                ApiError::conflict("already_answered", err.to_string())
-            }
+            AnswerError::AlreadyAnswered => ApiError::conflict("already_answered", err.to_string()),
             AnswerError::Expired => ApiError::unprocessable("invitation_expired", err.to_string()),
             AnswerError::InvalidScore { .. } => {
                 ApiError::validation(vec![FieldError::new("score", err.to_string())])

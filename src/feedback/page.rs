@@ -55,7 +55,11 @@ fn browser_locale(req: &HttpRequest) -> Locale {
         .unwrap_or(Locale::En)
 }
 
-fn loaded_page(c: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<Option<Loaded>, ApiError> {
+fn loaded_page(
+    c: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Loaded>, ApiError> {
     let Some(inv) = invitation_repo::find(c, id)? else {
         return Ok(None);
     };

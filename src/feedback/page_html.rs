@@ -128,10 +128,7 @@ fn texts(locale: Locale) -> Texts {
             open_default: "هل هناك أي شيء آخر تودّ إخبارنا به؟",
             optional: "(اختياري)",
             submit: "إرسال",
-            thanks: (
-                "شكرًا لك!",
-                "تم تسجيل إجابتك. نقدّر الوقت الذي خصّصته لنا.",
-            ),
+            thanks: ("شكرًا لك!", "تم تسجيل إجابتك. نقدّر الوقت الذي خصّصته لنا."),
             answered: (
                 "لقد أجبت عن هذا الاستبيان من قبل",
                 "شكرًا لك — إجابتك مسجّلة لدينا بالفعل.",
@@ -284,7 +281,11 @@ pub fn form(locale: Locale, f: &Form, typed: &Typed, errors: &[FormError]) -> St
     html.push_str("<div class=\"scale\">\n");
     let min = f.kind.min_score();
     for n in min..=f.scale {
-        let checked = if typed.score == Some(n) { " checked" } else { "" };
+        let checked = if typed.score == Some(n) {
+            " checked"
+        } else {
+            ""
+        };
         let end = if n == min {
             format!("<span class=\"vh\"> — {}</span>", escape(low))
         } else if n == f.scale {
@@ -378,7 +379,9 @@ mod tests {
             },
             &[FormError::Empty],
         );
-        assert!(html.contains("<legend lang=\"en\" dir=\"ltr\">&lt;b&gt;Rate us&lt;/b&gt;</legend>"));
+        assert!(
+            html.contains("<legend lang=\"en\" dir=\"ltr\">&lt;b&gt;Rate us&lt;/b&gt;</legend>")
+        );
         assert!(html.contains("a &quot;quote&quot; &lt;/textarea&gt;</textarea>"));
         assert!(html.contains("id=\"score-3\" value=\"3\" checked"));
         assert!(html.contains("role=\"alert\""));

@@ -232,9 +232,21 @@ impl CreateSurveyRequest {
         let open_question = SurveyText::parse(&mut c, "open_question", open, false);
         let trigger = parse_trigger(&mut c, &self.trigger);
         let delay_hours = range(&mut c, "delay_hours", self.delay_hours, 0, 8760);
-        let reminder = range(&mut c, "reminder_after_hours", self.reminder_after_hours, 1, 8760);
+        let reminder = range(
+            &mut c,
+            "reminder_after_hours",
+            self.reminder_after_hours,
+            1,
+            8760,
+        );
         let max_reminders = range(&mut c, "max_reminders", self.max_reminders, 0, 1);
-        let expires = range(&mut c, "expires_after_days", self.expires_after_days, 1, 365);
+        let expires = range(
+            &mut c,
+            "expires_after_days",
+            self.expires_after_days,
+            1,
+            365,
+        );
         c.finish()?;
         let kind = kind.unwrap_or(Kind::Nps);
         Ok(NewSurvey {
@@ -278,7 +290,13 @@ impl UpdateSurveyRequest {
                 8760,
             ),
             max_reminders: range(&mut c, "max_reminders", self.max_reminders, 0, 1),
-            expires_after_days: range(&mut c, "expires_after_days", self.expires_after_days, 1, 365),
+            expires_after_days: range(
+                &mut c,
+                "expires_after_days",
+                self.expires_after_days,
+                1,
+                365,
+            ),
             active: self.active,
         };
         c.finish()?;

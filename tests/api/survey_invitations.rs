@@ -158,7 +158,11 @@ async fn purchase(app: &TestApp, key: &str, external_id: &str, customer: &str) {
     let mut body = crate::purchases::purchase(external_id, customer, 2_000);
     body["store_id"] = json!("st-7");
     body["occurred_at"] = json!(app.clock.now().to_rfc3339());
-    ok(app.post("/v1/purchases", key, body).await, StatusCode::CREATED).await;
+    ok(
+        app.post("/v1/purchases", key, body).await,
+        StatusCode::CREATED,
+    )
+    .await;
 }
 
 async fn purchase_again(app: &TestApp, key: &str, external_id: &str, customer: &str) {
@@ -198,7 +202,11 @@ async fn a_purchase_invites_for_each_active_post_purchase_survey_and_the_job_ema
     purchase_again(&app, &till, "o-1", &customer).await;
     assert_eq!(stored(&app, &customer).len(), 1);
 
-    assert_eq!(app.run_job("survey_invitations").await.items, 0, "not due yet");
+    assert_eq!(
+        app.run_job("survey_invitations").await.items,
+        0,
+        "not due yet"
+    );
     app.clock.advance(Duration::hours(2));
     assert_eq!(app.run_job("survey_invitations").await.items, 1);
     assert_eq!(stored(&app, &customer)[0].status, "sent");
@@ -211,12 +219,18 @@ async fn a_purchase_invites_for_each_active_post_purchase_survey_and_the_job_ema
     let page = app.request(Method::GET, &path, None, None).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("How likely are you to recommend us to a friend?"), "{html}");
+    assert!(
+        html.contains("How likely are you to recommend us to a friend?"),
+        "{html}"
+    );
     // Running again sends nothing more.
     assert_eq!(app.run_job("survey_invitations").await.items, 0);
     let sent = messages(&app, &customer, "survey_invitation").await;
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0]["cause"], json!({"type": "survey_invitation", "id": inv[0].id}));
+    assert_eq!(
+        sent[0]["cause"],
+        json!({"type": "survey_invitation", "id": inv[0].id})
+    );
 }
 
 #[tokio::test]
@@ -289,16 +303,24 @@ async fn a_second_invitation_within_the_survey_cooldown_is_suppressed() {
     delayed["delay_hours"] = json!(5);
     let later = create(&app, &admin, delayed).await;
     ok(
-        app.patch(&format!("/v1/surveys/{id}"), &admin, json!({"active": false}))
-            .await,
+        app.patch(
+            &format!("/v1/surveys/{id}"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
     purchase(&app, &till, "o-3", &customer).await;
     let lid = later["id"].as_str().unwrap();
     ok(
-        app.patch(&format!("/v1/surveys/{lid}"), &admin, json!({"active": false}))
-            .await,
+        app.patch(
+            &format!("/v1/surveys/{lid}"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -345,7 +367,11 @@ async fn one_reminder_goes_out_after_reminder_after_hours_and_never_a_second() {
     .await;
 
     app.clock.advance(Duration::hours(23));
-    assert_eq!(app.run_job("survey_reminders").await.items, 0, "not due yet");
+    assert_eq!(
+        app.run_job("survey_reminders").await.items,
+        0,
+        "not due yet"
+    );
     app.clock.advance(Duration::hours(2));
     let (one, two) = tokio::join!(
         app.run_job("survey_reminders"),
@@ -356,10 +382,17 @@ async fn one_reminder_goes_out_after_reminder_after_hours_and_never_a_second() {
     app.run_job("dispatch_outbox").await;
     let got = mail.wait_for(3, WAIT).await;
     assert_eq!(got[2].to, ["a@example.com"]);
-    assert_eq!(link_in(&got[2].text()), link_a, "the reminder carries the same link");
+    assert_eq!(
+        link_in(&got[2].text()),
+        link_a,
+        "the reminder carries the same link"
+    );
     let reminders = messages(&app, &a, "survey_reminder").await;
     assert_eq!(reminders.len(), 1);
-    assert_eq!(reminders[0]["status"], "sent", "the cooldown does not hold a reminder back");
+    assert_eq!(
+        reminders[0]["status"], "sent",
+        "the cooldown does not hold a reminder back"
+    );
     assert!(messages(&app, &b, "survey_reminder").await.is_empty());
     app.clock.advance(Duration::days(10));
     assert_eq!(app.run_job("survey_reminders").await.items, 0);
@@ -523,7 +556,12 @@ async fn manual_invitations_are_made_once_per_campaign() {
     let b = member(&app, "b@example.com", true, "en").await;
     let gone = member(&app, "gone@example.com", true, "en").await;
     let erase = app
-        .request(Method::DELETE, &format!("/v1/customers/{gone}"), Some(&admin), None)
+        .request(
+            Method::DELETE,
+            &format!("/v1/customers/{gone}"),
+            Some(&admin),
+            None,
+        )
         .await;
     ok(erase, StatusCode::NO_CONTENT).await;
 
@@ -538,8 +576,12 @@ async fn manual_invitations_are_made_once_per_campaign() {
 
     let path = format!("/v1/surveys/{id}/invitations");
     let unknown = problem(
-        app.post(&path, &admin, json!({"customer_ids": [b, "ghost"], "campaign": "winter"}))
-            .await,
+        app.post(
+            &path,
+            &admin,
+            json!({"customer_ids": [b, "ghost"], "campaign": "winter"}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_customer",
     )
@@ -566,8 +608,12 @@ async fn manual_invitations_are_made_once_per_campaign() {
     )
     .await;
     ok(
-        app.patch(&format!("/v1/surveys/{id}"), &admin, json!({"active": false}))
-            .await,
+        app.patch(
+            &format!("/v1/surveys/{id}"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -619,13 +665,20 @@ async fn the_app_lists_and_answers_the_customers_own_surveys_only() {
     assert_eq!(item["id"], inv.as_str());
     assert_eq!(item["kind"], "nps");
     assert_eq!(item["scale"], json!({"min": 0, "max": 10}));
-    assert_eq!(item["question"], "چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟");
+    assert_eq!(
+        item["question"],
+        "چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟"
+    );
     assert_eq!(item["open_question"], "دلیل اصلی امتیاز شما چیست؟");
     assert_eq!(item["status"], "open");
     assert!(item["answered_at"].is_null());
 
     // Customer B neither sees nor answers A's invitation.
-    let theirs = ok(app.get("/v1/me/surveys?status=all", &token_b).await, StatusCode::OK).await;
+    let theirs = ok(
+        app.get("/v1/me/surveys?status=all", &token_b).await,
+        StatusCode::OK,
+    )
+    .await;
     assert!(theirs["data"].as_array().unwrap().is_empty());
     let path = format!("/v1/me/surveys/{inv}/response");
     problem(
@@ -700,7 +753,8 @@ async fn the_app_lists_and_answers_the_customers_own_surveys_only() {
     .await;
     // The answer is on the timeline.
     let timeline = ok(
-        app.get(&format!("/v1/customers/{a}/timeline"), &admin).await,
+        app.get(&format!("/v1/customers/{a}/timeline"), &admin)
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -743,13 +797,21 @@ async fn an_expired_or_unsent_invitation_cannot_be_answered_from_the_app() {
     app.clock.advance(Duration::days(31));
     let token = app.customer_token(&app.backend_key().await, &a).await;
     problem(
-        app.post(&format!("/v1/me/surveys/{inv}/response"), &token, json!({"score": 3}))
-            .await,
+        app.post(
+            &format!("/v1/me/surveys/{inv}/response"),
+            &token,
+            json!({"score": 3}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invitation_expired",
     )
     .await;
-    let all = ok(app.get("/v1/me/surveys?status=all", &token).await, StatusCode::OK).await;
+    let all = ok(
+        app.get("/v1/me/surveys?status=all", &token).await,
+        StatusCode::OK,
+    )
+    .await;
     let statuses: Vec<&str> = all["data"]
         .as_array()
         .unwrap()
@@ -758,8 +820,12 @@ async fn an_expired_or_unsent_invitation_cannot_be_answered_from_the_app() {
         .collect();
     assert_eq!(statuses, ["expired"]);
     problem(
-        app.post("/v1/me/surveys/no-such/response", &token, json!({"score": 3}))
-            .await,
+        app.post(
+            "/v1/me/surveys/no-such/response",
+            &token,
+            json!({"score": 3}),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )

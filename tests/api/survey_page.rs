@@ -57,7 +57,10 @@ async fn page(resp: Response, status: StatusCode) -> String {
     assert_eq!(header(&resp, "referrer-policy"), "no-referrer");
     assert_eq!(header(&resp, "x-frame-options"), "DENY");
     let csp = header(&resp, "content-security-policy");
-    assert!(csp.starts_with("default-src 'none'") && !csp.contains("script"), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'none'") && !csp.contains("script"),
+        "{csp}"
+    );
     resp.text().await.unwrap()
 }
 
@@ -85,7 +88,12 @@ async fn the_page_shows_the_form_records_one_answer_and_then_says_already_answer
     assert!(!html.contains("<script"));
 
     let thanks = page(
-        post_form(&app, &path, &[("score", "9"), ("comment", "Lovely saffron")]).await,
+        post_form(
+            &app,
+            &path,
+            &[("score", "9"), ("comment", "Lovely saffron")],
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -178,7 +186,10 @@ async fn the_persian_page_is_right_to_left_with_the_question_in_persian() {
     assert!(html.contains("<html lang=\"fa\" dir=\"rtl\">"));
     assert!(html.contains("<legend>چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟</legend>"));
     assert!(html.contains("دلیل اصلی امتیاز شما چیست؟"));
-    assert!(html.contains("<label for=\"score-10\">۱۰"), "Persian digits");
+    assert!(
+        html.contains("<label for=\"score-10\">۱۰"),
+        "Persian digits"
+    );
     assert!(html.contains("ارسال"));
     let thanks = page(
         post_form(&app, &path, &[("score", "10")]).await,
@@ -200,9 +211,11 @@ async fn the_arabic_page_is_right_to_left_and_falls_back_for_a_missing_open_ques
     assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"));
     assert!(html.contains("<legend>ما مدى احتمال أن توصي بنا لصديق؟</legend>"));
     // The survey has no Arabic open question: the English one, marked as English.
-    assert!(html.contains(
-        "<span lang=\"en\" dir=\"ltr\">What is the main reason for your score?</span>"
-    ));
+    assert!(
+        html.contains(
+            "<span lang=\"en\" dir=\"ltr\">What is the main reason for your score?</span>"
+        )
+    );
     assert!(html.contains("مرجّح للغاية"));
 }
 
@@ -211,7 +224,12 @@ async fn a_bad_or_empty_answer_shows_the_form_again_with_the_error_and_the_comme
     let app = TestApp::spawn().await;
     let (customer, _, path) = invited(&app, "en").await;
     let html = page(
-        post_form(&app, &path, &[("score", "11"), ("comment", "Kept <b>text</b>")]).await,
+        post_form(
+            &app,
+            &path,
+            &[("score", "11"), ("comment", "Kept <b>text</b>")],
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -293,7 +311,11 @@ async fn a_forged_link_is_a_404_page_and_an_expired_one_410() {
         .send()
         .await
         .unwrap();
-    assert!(page(resp, StatusCode::NOT_FOUND).await.contains("dir=\"rtl\""));
+    assert!(
+        page(resp, StatusCode::NOT_FOUND)
+            .await
+            .contains("dir=\"rtl\"")
+    );
 
     app.clock.advance(Duration::days(30) + Duration::seconds(1));
     let html = page(

@@ -18,7 +18,11 @@ pub fn nps(name: &str, trigger: &str) -> Value {
 
 /// Creates a survey as `token`; returns it.
 pub async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    ok(app.post("/v1/surveys", token, body).await, StatusCode::CREATED).await
+    ok(
+        app.post("/v1/surveys", token, body).await,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -35,8 +39,14 @@ async fn a_marketer_creates_a_survey_with_the_defaults_and_reads_it_back() {
     assert_eq!(s["max_reminders"], 1);
     assert_eq!(s["expires_after_days"], 30);
     assert_eq!(s["active"], true);
-    assert_eq!(s["question"]["fa"], "چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟");
-    assert_eq!(s["open_question"]["en"], "What is the main reason for your score?");
+    assert_eq!(
+        s["question"]["fa"],
+        "چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟"
+    );
+    assert_eq!(
+        s["open_question"]["en"],
+        "What is the main reason for your score?"
+    );
     let id = s["id"].as_str().unwrap();
     let got = ok(
         app.get(&format!("/v1/surveys/{id}"), &marketer).await,
@@ -105,7 +115,11 @@ async fn surveys_list_newest_first_with_filters_and_pages() {
     .await;
     assert_eq!(names(&rest), ["a"]);
     assert!(rest["next_cursor"].is_null());
-    let active = ok(app.get("/v1/surveys?active=true", &admin).await, StatusCode::OK).await;
+    let active = ok(
+        app.get("/v1/surveys?active=true", &admin).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(names(&active), ["c", "a"]);
     let manual_nps = ok(
         app.get("/v1/surveys?kind=nps&trigger=manual", &admin).await,
@@ -346,8 +360,12 @@ async fn survey_routes_need_the_right_role() {
         "missing_credentials",
     )
     .await;
-    let customer = app.customer_id(&app.backend_key().await, "c@example.com").await;
-    let token = app.customer_token(&app.backend_key().await, &customer).await;
+    let customer = app
+        .customer_id(&app.backend_key().await, "c@example.com")
+        .await;
+    let token = app
+        .customer_token(&app.backend_key().await, &customer)
+        .await;
     problem(
         app.get("/v1/surveys", &token).await,
         StatusCode::FORBIDDEN,
