@@ -21,6 +21,9 @@ use crate::db::{self, DbConnection};
 use crate::error::{ApiError, Problem};
 use crate::messages::locale::Locale;
 
+/// The largest form accepted: a comment of 2000 characters, percent-encoded, fits many times.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
 /// Registers the routes (outside `/v1`: they are links in emails).
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(show).service(submit);
@@ -198,8 +201,22 @@ async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The form is limited to {MAX_FORM_BYTES} bytes"),
+        )
+    };
+    let body = payload
+        .to_bytes_limited(MAX_FORM_BYTES)
+        .await
+        .map_err(|_| too_large())?
+        .map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("The form could not be read: {e}"))
+        })?;
     let (id, locale, form) = match load(&state, &token).await? {
         None => return Ok(notice(browser_locale(&req), Notice::NotFound)),
         Some((_, Loaded::Notice(locale, n))) => return Ok(notice(locale, n)),

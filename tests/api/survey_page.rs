@@ -255,6 +255,13 @@ async fn a_bad_or_empty_answer_shows_the_form_again_with_the_error_and_the_comme
     )
     .await;
     assert!(html.contains("Please choose one of the scores shown."));
+    let huge = "x".repeat(70_000);
+    crate::helpers::problem(
+        post_form(&app, &path, &[("comment", &huge)]).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
     // Nothing was recorded; a skipped score with a comment is an answer.
     assert_eq!(stored(&app, &customer)[0].status, "sent");
     page(
