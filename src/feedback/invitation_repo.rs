@@ -2,12 +2,21 @@
 //! caller whether it won.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::{InvitationRow, InvitationStatus};
 use crate::customers::model::CustomerRow;
 use crate::db::DbConnection;
 use crate::db::schema::{customers, survey_invitations as inv};
+
+// The predicates of the partial indexes `survey_invitations_due_idx` and
+// `survey_invitations_reminder_idx`, written as literals: SQLite uses a partial index only when
+// the query repeats its WHERE terms, and a bound parameter (`status = ?`) does not.
+const DUE_PREDICATE: &str = "survey_invitations.status = 'scheduled'";
+const REMINDER_PREDICATE: &str =
+    "survey_invitations.status = 'sent' AND survey_invitations.reminders_sent = 0";
 
 /// Inserts the invitations whose dedupe key is new (`ON CONFLICT DO NOTHING`, so a taken key
 /// never aborts the caller's transaction); returns how many were inserted.
@@ -45,7 +54,7 @@ pub fn due(
     limit: i64,
 ) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     let mut q = inv::table
-        .filter(inv::status.eq(InvitationStatus::Scheduled.as_str()))
+        .filter(sql::<Bool>(DUE_PREDICATE))
         .filter(inv::due_at.le(now))
         .select((inv::id, inv::due_at))
         .order((inv::due_at.asc(), inv::id.asc()))
@@ -119,8 +128,7 @@ pub fn reminders_due(
     limit: i64,
 ) -> QueryResult<Vec<(String, Option<NaiveDateTime>)>> {
     let mut q = inv::table
-        .filter(inv::status.eq(InvitationStatus::Sent.as_str()))
-        .filter(inv::reminders_sent.eq(0))
+        .filter(sql::<Bool>(REMINDER_PREDICATE))
         .filter(inv::reminder_due_at.le(now))
         .filter(inv::expires_at.is_null().or(inv::expires_at.gt(now)))
         .select((inv::id, inv::reminder_due_at))

@@ -77,7 +77,9 @@ pub fn active_with_trigger(
 ) -> QueryResult<Vec<SurveyRow>> {
     surveys::table
         .filter(surveys::trigger_type.eq(trigger.as_str()))
-        .filter(surveys::active.eq(true))
+        // The bare column, as in `surveys_trigger_idx`'s WHERE (SQLite uses a partial index
+        // only for a query that repeats its terms; `active = ?` does not).
+        .filter(surveys::active)
         .select(SurveyRow::as_select())
         .order(surveys::id.asc())
         .load(conn)
