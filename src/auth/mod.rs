@@ -250,4 +250,14 @@ impl Permission {
         scope: None,
         roles: &[Role::Support],
     };
+    /// Read surveys.
+    pub const SURVEYS_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Create and change surveys; invite customers to answer one.
+    pub const SURVEYS_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer],
+    };
 }
