@@ -245,4 +245,24 @@ impl Permission {
         scope: None,
         roles: &[Role::Marketer, Role::Analyst],
     };
+    /// Read recovery cases (the bad answers being followed up).
+    pub const RECOVERY_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Support, Role::Marketer, Role::Analyst],
+    };
+    /// Resolve recovery cases.
+    pub const RECOVERY_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Support],
+    };
+    /// Read surveys.
+    pub const SURVEYS_READ: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer, Role::Support, Role::Analyst],
+    };
+    /// Create and change surveys; invite customers to answer one.
+    pub const SURVEYS_WRITE: Permission = Permission {
+        scope: None,
+        roles: &[Role::Marketer],
+    };
 }

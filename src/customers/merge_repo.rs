@@ -9,7 +9,9 @@ use crate::db::schema::{
     point_lots, purchases, qualifying_points, referral_payouts, reward_codes, tier_changes,
     timeline_events,
 };
-use crate::db::schema::{messages, offers, tickets};
+use crate::db::schema::{
+    feedback_responses, messages, offers, recovery_cases, survey_invitations, tickets,
+};
 use crate::points::BalanceRow;
 
 /// Moves the rows that simply belong to a customer. Lot spends follow their lots.
@@ -39,8 +41,18 @@ pub fn move_owned_rows(c: &mut DbConnection, from: &str, to: &str) -> QueryResul
         .set(messages::customer_id.eq(to))
         .execute(c)?;
     move_offers(c, from, to)?;
-    // Later issues add their tables here: feedback and survey answers — every table with a
-    // customer_id.
+    // Feedback: the invitations, the answers and their recovery cases. Apologies given to the
+    // source count towards the target's cap from now on.
+    diesel::update(survey_invitations::table.filter(survey_invitations::customer_id.eq(from)))
+        .set(survey_invitations::customer_id.eq(to))
+        .execute(c)?;
+    diesel::update(feedback_responses::table.filter(feedback_responses::customer_id.eq(from)))
+        .set(feedback_responses::customer_id.eq(to))
+        .execute(c)?;
+    diesel::update(recovery_cases::table.filter(recovery_cases::customer_id.eq(from)))
+        .set(recovery_cases::customer_id.eq(to))
+        .execute(c)?;
+    // Later issues add their tables here: every table with a customer_id.
     Ok(())
 }
 

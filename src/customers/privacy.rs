@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod export;
+pub mod feedback;
 pub mod repo;
 
 use actix_web::http::header::{CONTENT_DISPOSITION, ContentDisposition, DispositionParam};
@@ -125,9 +126,12 @@ pub fn erase(
         repo::clear_event_properties(c, id)?;
         repo::clear_ledger_notes(c, id)?;
         repo::forget_responses(c, id)?;
-        // Tickets before messages, the order the follow-up job and reopening lock them in: a
-        // follow-up being written now is waited for, and its message then cancelled.
+        repo::clear_feedback_text(c, id)?;
+        // Tickets and invitations before messages, the order the follow-up and invitation jobs
+        // and reopening lock them in: a follow-up or invitation being sent now is waited for,
+        // and its message then cancelled.
         crate::tickets::repo::forget_customer(c, id, now)?;
+        repo::cancel_invitations(c, id, now)?;
         crate::messages::outbox::cancel_for_customer(c, id, "customer_erased", now)?;
         repo::forget_messages(c, id)?;
         timeline::record(
@@ -201,9 +205,10 @@ async fn export_me(
 /// Contact details, names, birthday, locale, time zone, consents, attributes, tags, the password,
 /// the referral code, event properties and ledger notes are removed; `external_id` reads null
 /// and `erased_at` is set. Amounts stay: ledger, lots, balance, purchases, returns and codes.
-/// Ticket subjects read `[erased]` and resolution notes are removed; messages not sent yet are
-/// cancelled (reason `customer_erased`) and so are scheduled ticket follow-ups; every message
-/// loses its address, subject and personal values.
+/// Ticket subjects read `[erased]` and resolution notes are removed; feedback comments and
+/// recovery case notes are removed (scores stay, so reports stay true); messages not sent yet
+/// are cancelled (reason `customer_erased`) and so are scheduled ticket follow-ups and survey
+/// invitations not answered yet; every message loses its address, subject and personal values.
 /// Customer tokens stop working (401 `token_revoked`) and nothing new can be recorded for the
 /// customer (422 `customer_erased`). Erasing again answers 204 and changes nothing.
 #[utoipa::path(tag = "customers", security(("bearer" = [])),

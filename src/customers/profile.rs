@@ -3,8 +3,8 @@
 //!
 //! A profile is a fixed number of indexed reads, whatever the length of the customer's history:
 //! the statistics and usage rows kept up to date by purchases and returns, the balance row, the
-//! tier's monthly qualifying rows inside the window, one page of the timeline, and the open
-//! tickets.
+//! tier's monthly qualifying rows inside the window, one page of the timeline, the open
+//! tickets, and the latest answer of each feedback kind.
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -145,15 +145,48 @@ pub struct SegmentInfo {
     since: DateTime<Utc>,
 }
 
-/// The latest feedback scores (filled in once feedback is recorded).
-#[derive(Debug, Default, Serialize, ToSchema)]
+/// A customer's latest answer of one kind.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatestAnswer {
+    score: i32,
+    /// Top of the answer's scale: NPS 10, CSAT 5, CES 5 or 7.
+    scale: i32,
+    answered_at: DateTime<Utc>,
+}
+
+/// The latest answered (not skipped) score of each kind; null when there is none.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FeedbackScores {
-    /// Last NPS answer, 0–10.
-    nps: Option<i64>,
-    /// Last CSAT answer, 1–5.
-    csat: Option<i64>,
-    /// Last CES answer, 1–7.
-    ces: Option<i64>,
+    nps: Option<LatestAnswer>,
+    csat: Option<LatestAnswer>,
+    ces: Option<LatestAnswer>,
+}
+
+impl FeedbackScores {
+    /// Three indexed reads, whatever the length of the customer's history.
+    fn load(c: &mut DbConnection, customer_id: &str) -> QueryResult<Self> {
+        let mut latest = |kind| -> QueryResult<Option<LatestAnswer>> {
+            Ok(
+                crate::feedback::responses::latest_answer(c, customer_id, kind)?.map(
+                    |(score, scale, at)| LatestAnswer {
+                        score,
+                        scale,
+                        answered_at: at.and_utc(),
+                    },
+                ),
+            )
+        };
+        Ok(Self {
+            nps: latest(crate::feedback::Kind::Nps)?,
+            csat: latest(crate::feedback::Kind::Csat)?,
+            ces: latest(crate::feedback::Kind::Ces)?,
+        })
+    }
+
+    /// Whether the latest NPS answer is a promoter's (9 or 10).
+    fn promoter(&self) -> bool {
+        self.nps.as_ref().is_some_and(|a| a.score >= 9)
+    }
 }
 
 /// An open support ticket.
@@ -314,6 +347,7 @@ fn build(c: &mut DbConnection, requested: &str, now: NaiveDateTime) -> Result<Pr
     let id = p.customer.row.id.clone();
     let entries = timeline::page(c, &id, &timeline::Filter::default(), PROFILE_TIMELINE)?;
     let open_tickets = crate::tickets::repo::open_for_customer(c, &id, PROFILE_OPEN_TICKETS)?;
+    let last_feedback = FeedbackScores::load(c, &id)?;
     let (segment, _) = stats::segment_of(
         &p.stats,
         p.customer.row.created_at,
@@ -328,7 +362,7 @@ fn build(c: &mut DbConnection, requested: &str, now: NaiveDateTime) -> Result<Pr
         now
     };
     Ok(Profile {
-        journey_stage: journey_stage(&p.stats, false, &p.program.segments, now),
+        journey_stage: journey_stage(&p.stats, last_feedback.promoter(), &p.program.segments, now),
         segment: SegmentInfo {
             segment,
             since: since.and_utc(),
@@ -339,7 +373,7 @@ fn build(c: &mut DbConnection, requested: &str, now: NaiveDateTime) -> Result<Pr
             successful: p.stats.referrals_successful,
         },
         purchases: purchase_stats(&p.stats, p.usage, &p.program.currency),
-        last_feedback: FeedbackScores::default(),
+        last_feedback,
         open_tickets: open_tickets.into_iter().map(OpenTicket::from).collect(),
         customer: CustomerResponse::from(p.customer),
         tier: p.tier.into(),

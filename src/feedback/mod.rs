@@ -11,12 +11,19 @@
 //! - `routes`: `POST /v1/feedback` (store backends).
 //! - `recovery`: recovery cases, apology points, `/v1/recovery-cases`.
 
+pub mod invitation_jobs;
+pub mod invitation_repo;
+pub mod invitation_routes;
 pub mod invitations;
 pub mod me;
 pub mod page;
+pub mod page_html;
 pub mod recovery;
 pub mod responses;
 pub mod routes;
+pub mod survey_repo;
+pub mod survey_service;
+pub mod survey_text;
 pub mod surveys;
 
 use chrono::NaiveDateTime;

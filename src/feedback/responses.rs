@@ -53,7 +53,6 @@ pub fn record(
     new: NewResponse,
     now: NaiveDateTime,
 ) -> QueryResult<Recorded> {
-    let _ = program;
     let row = ResponseRow {
         id: uuid::Uuid::now_v7().to_string(),
         customer_id: new.customer_id.clone(),
@@ -89,9 +88,10 @@ pub fn record(
             now,
         )?;
     }
+    let recovery_case_id = super::recovery::service::open(c, program, &row, now)?;
     Ok(Recorded {
         response: row,
-        recovery_case_id: None,
+        recovery_case_id,
     })
 }
 
@@ -106,4 +106,26 @@ pub fn summary(kind: Kind, scale: i32, score: Option<i32>) -> String {
         Some(s) => format!("{name} {s}/{scale}"),
         None => format!("{name} skipped"),
     }
+}
+
+/// The latest answered (not skipped) response of a customer for one kind: `(score, scale,
+/// occurred_at)`. One read down `feedback_responses_customer_idx` from the newest end.
+pub fn latest_answer(
+    c: &mut DbConnection,
+    customer_id: &str,
+    kind: Kind,
+) -> QueryResult<Option<(i32, i32, NaiveDateTime)>> {
+    let found: Option<(Option<i32>, i32, NaiveDateTime)> = feedback_responses::table
+        .filter(feedback_responses::customer_id.eq(customer_id))
+        .filter(feedback_responses::kind.eq(kind.as_str()))
+        .filter(feedback_responses::score.is_not_null())
+        .order(feedback_responses::occurred_at.desc())
+        .select((
+            feedback_responses::score,
+            feedback_responses::scale,
+            feedback_responses::occurred_at,
+        ))
+        .first(c)
+        .optional()?;
+    Ok(found.and_then(|(score, scale, at)| score.map(|s| (s, scale, at))))
 }

@@ -104,8 +104,13 @@ pub(super) fn prepare(c: &mut DbConnection, i: &Inputs) -> QueryResult<Prepared>
         Category::Marketing if recent(c, 7)? >= policy.weekly_marketing_cap => {
             return suppress(c, i, &row, "weekly_cap");
         }
+        // A reminder is exempt: the recent survey message the cooldown would find is its own
+        // invitation (or the follow-up that carried it), and the reminder is the one follow-on
+        // the contact policy allows for it.
         Category::Survey
-            if policy.survey_cooldown_days > 0 && recent(c, policy.survey_cooldown_days)? > 0 =>
+            if kind != Kind::SurveyReminder
+                && policy.survey_cooldown_days > 0
+                && recent(c, policy.survey_cooldown_days)? > 0 =>
         {
             return suppress(c, i, &row, "survey_cooldown");
         }

@@ -20,12 +20,12 @@
 //! | kind                | keys                                                                    |
 //! |---------------------|-------------------------------------------------------------------------|
 //! | `birthday_offer`    | `code`, `code_expires_at`, `reward_name`, `bonus_points`               |
-//! | `ticket_follow_up`  | `ticket_subject`, `resolution_note`, `agent_name`, `survey_url` (may be null) |
-//! | `survey_invitation` | `survey_url`                                                            |
-//! | `survey_reminder`   | `survey_url`                                                            |
+//! | `ticket_follow_up`  | `ticket_subject`, `resolution_note`, `agent_name`, `survey_url` (null unless `follow_up.survey_id` names an active survey) |
+//! | `survey_invitation` | `survey_url` (the invitation's personal response page `/s/{token}`)     |
+//! | `survey_reminder`   | `survey_url` (the same link as the invitation's)                        |
 //! | `points_expiring`   | `points`, `expires_at`                                                  |
 //! | `tier_changed`      | `tier_name`, `previous_tier_name`                                       |
-//! | `recovery_apology`  | `bonus_points`, `agent_name`                                            |
+//! | `recovery_apology`  | `bonus_points` (0: none), `agent_name` (may be null)                   |
 //!
 //! Every key is available to every kind's template (as `none` when the payload lacks it).
 //!

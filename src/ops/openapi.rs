@@ -157,7 +157,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
         return;
     };
     for (status, response) in responses.iter_mut() {
-        if status.starts_with('4') || status.starts_with('5') {
+        if (status.starts_with('4') || status.starts_with('5')) && !is_page(response) {
             as_problem(response);
         }
     }
@@ -305,6 +305,12 @@ fn open_flattened_schemas(doc: &mut Value) {
     }
 }
 
+/// Whether a response is documented as an HTML page: the survey response page (`/s/{token}`)
+/// answers people, so its refusals are pages with the fitting status, not problem+json.
+fn is_page(response: &Value) -> bool {
+    response["content"].get("text/html").is_some()
+}
+
 /// Moves an error response's body to problem+json with the `Problem` schema.
 fn as_problem(response: &mut Value) {
     response["content"] = json!({
@@ -317,6 +323,9 @@ fn add(responses: &mut Map<String, Value>, status: &str, codes: &[&str]) {
     let response = responses
         .entry(status)
         .or_insert_with(|| json!({"description": ""}));
+    if is_page(response) {
+        return;
+    }
     as_problem(response);
     let mut description = response["description"]
         .as_str()

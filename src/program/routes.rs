@@ -53,6 +53,14 @@ async fn put_program(
                     "no reward has this id",
                 )]));
             }
+            if let Some(survey_id) = &saved.follow_up.survey_id
+                && crate::feedback::survey_repo::find(c, survey_id)?.is_none()
+            {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "follow_up.survey_id",
+                    "no survey has this id",
+                )]));
+            }
             let before = repo::load(c)?;
             repo::save(c, &saved, now)?;
             if before.segments != saved.segments {

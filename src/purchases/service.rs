@@ -390,6 +390,8 @@ pub fn record(
             },
             now,
         )?;
+        // One invitation per active post-purchase survey (a replay returned above).
+        crate::feedback::invitations::after_purchase(c, &purchase, now)?;
         let balance = ledger::balance(c, &customer_id, now)?;
         Ok(Recorded {
             purchase,

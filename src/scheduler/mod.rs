@@ -74,6 +74,18 @@ pub fn blocking(
     })
 }
 
+/// Runs a blocking job body that needs more of the context (settings, the link key).
+pub fn blocking_with_context(
+    ctx: JobContext,
+    body: fn(&JobContext) -> anyhow::Result<JobReport>,
+) -> JobFuture {
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || body(&ctx))
+            .await
+            .context("job task failed")?
+    })
+}
+
 fn release_pending(ctx: JobContext) -> JobFuture {
     blocking(ctx, crate::points::jobs::release_pending)
 }
@@ -99,7 +111,15 @@ fn expiry_warnings(ctx: JobContext) -> JobFuture {
 }
 
 fn ticket_follow_ups(ctx: JobContext) -> JobFuture {
-    blocking(ctx, crate::tickets::follow_up::run)
+    blocking_with_context(ctx, crate::tickets::follow_up::run)
+}
+
+fn survey_invitations(ctx: JobContext) -> JobFuture {
+    blocking_with_context(ctx, crate::feedback::invitation_jobs::send_due)
+}
+
+fn survey_reminders(ctx: JobContext) -> JobFuture {
+    blocking_with_context(ctx, crate::feedback::invitation_jobs::remind_due)
 }
 
 /// Every registered job.
@@ -138,6 +158,16 @@ pub const JOBS: &[JobSpec] = &[
         name: "ticket_follow_ups",
         description: "enqueue the follow-up message of each ticket resolution once it is due",
         run: ticket_follow_ups,
+    },
+    JobSpec {
+        name: "survey_invitations",
+        description: "send each due survey invitation as a survey_invitation message (suppressed, with the reason, without consent or within the survey cooldown)",
+        run: survey_invitations,
+    },
+    JobSpec {
+        name: "survey_reminders",
+        description: "send the one survey_reminder of each sent, unanswered, unexpired invitation once its reminder is due",
+        run: survey_reminders,
     },
     JobSpec {
         name: "dispatch_outbox",

@@ -3,6 +3,9 @@
 //! customer has another open ticket, has not agreed to surveys, or heard from a survey within the
 //! contact policy's `survey_cooldown_days`.
 //!
+//! When the program's `follow_up.survey_id` names an active survey, a follow-up that goes out
+//! carries the personal link of a survey invitation created (already sent) in its transaction.
+//!
 //! A follow-up is claimed by a conditional update (`scheduled` → `enqueued`) in the transaction
 //! that writes its message, and the message's dedupe key is unique per ticket and resolution, so
 //! two instances running the job at once write it once.
@@ -14,10 +17,11 @@ use super::{FollowUpStatus, TicketRow, repo};
 use crate::clock::SharedClock;
 use crate::customers::model::CustomerRow;
 use crate::db::{self, DbConnection, Pool};
+use crate::feedback::invitations::{self, Links};
 use crate::messages::Kind;
 use crate::messages::outbox::{self, NewMessage};
 use crate::program::ProgramSettings;
-use crate::scheduler::JobReport;
+use crate::scheduler::{JobContext, JobReport};
 
 /// Follow-ups read per query.
 pub const BATCH: i64 = 500;
@@ -30,11 +34,12 @@ pub const ANOTHER_TICKET_OPEN: &str = "another_ticket_open";
 pub const SURVEY_COOLDOWN: &str = "survey_cooldown";
 
 /// Enqueues every follow-up due by now (the job body).
-pub fn run(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
-    pool.scoped(|| run_now(pool, clock))
+pub fn run(ctx: &JobContext) -> anyhow::Result<JobReport> {
+    let links = Links::of(ctx);
+    ctx.pool.scoped(|| run_now(&ctx.pool, &ctx.clock, &links))
 }
 
-fn run_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
+fn run_now(pool: &Pool, clock: &SharedClock, links: &Links) -> anyhow::Result<JobReport> {
     let now = clock.now_naive();
     let mut conn = pool.get()?;
     let program = crate::program::repo::load(&mut conn)?;
@@ -43,7 +48,7 @@ fn run_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
     for _ in 0..MAX_BATCHES {
         let due = repo::due_follow_ups(&mut conn, now, after.clone(), BATCH)?;
         for (id, _) in &due {
-            match follow_up(&mut conn, &program, id, now) {
+            match follow_up(&mut conn, &program, links, id, now) {
                 Ok(true) => report.items += 1,
                 Ok(false) => report.skipped += 1,
                 Err(e) => {
@@ -65,6 +70,7 @@ fn run_now(pool: &Pool, clock: &SharedClock) -> anyhow::Result<JobReport> {
 fn follow_up(
     conn: &mut DbConnection,
     program: &ProgramSettings,
+    links: &Links,
     id: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<bool> {
@@ -83,6 +89,14 @@ fn follow_up(
             return Ok(true);
         };
         let suppressed = suppression(c, program, &ticket, &customer, now)?;
+        // Only a follow-up that goes out carries a survey: its invitation counts as sent.
+        let survey_url = match (&program.follow_up.survey_id, suppressed) {
+            (Some(survey_id), None) => {
+                invitations::for_ticket(c, survey_id, &ticket, &customer.id, now)?
+                    .and_then(|invitation| links.url(&invitation))
+            }
+            _ => None,
+        };
         outbox::enqueue(
             c,
             NewMessage {
@@ -91,7 +105,7 @@ fn follow_up(
                 dedupe_key: format!("ticket_follow_up:{}:{}", ticket.id, ticket.resolutions),
                 cause_type: "ticket",
                 cause_id: &ticket.id,
-                payload: payload(&ticket),
+                payload: payload(&ticket, survey_url),
                 due_at: now,
                 suppressed: suppressed.map(str::to_owned),
             },
@@ -101,13 +115,13 @@ fn follow_up(
     })
 }
 
-/// What the `ticket_follow_up` templates read. `survey_url` is filled in by the feedback issue.
-fn payload(t: &TicketRow) -> serde_json::Value {
+/// What the `ticket_follow_up` templates read; `survey_url` is null without a survey.
+fn payload(t: &TicketRow, survey_url: Option<String>) -> serde_json::Value {
     json!({
         "ticket_subject": t.subject,
         "resolution_note": t.resolution_note,
         "agent_name": t.resolved_agent_name,
-        "survey_url": null,
+        "survey_url": survey_url,
     })
 }
 

@@ -334,3 +334,100 @@ async fn two_merges_racing_in_opposite_directions_leave_one_survivor_with_both_b
         assert_chain(&history(&app, &admin, &survivor).await, &after);
     }
 }
+
+#[tokio::test]
+async fn merging_moves_feedback_invitations_and_recovery_cases_to_the_target() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let support = app.staff_token("support").await;
+    let target = app.customer_id(&admin, "t@example.com").await;
+    let source = app.customer_id(&admin, "s@example.com").await;
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.pool.get().unwrap();
+        let at = "'2026-11-22 09:00:00'";
+        for sql in [
+            format!(
+                "INSERT INTO surveys (id, name, kind, scale, question, open_question, \
+                 trigger_type, delay_hours, reminder_after_hours, max_reminders, \
+                 expires_after_days, active, created_at, updated_at) VALUES ('sv-1', 'S', 'csat', \
+                 5, '{{}}', '{{}}', 'manual', 1, 48, 0, 14, TRUE, {at}, {at})"
+            ),
+            format!(
+                "INSERT INTO survey_invitations (id, survey_id, customer_id, kind, scale, \
+                 dedupe_key, cause_type, cause_id, status, due_at, created_at, updated_at) VALUES \
+                 ('inv-1', 'sv-1', '{source}', 'csat', 5, 'manual:sv-1:x', 'manual', 'x', \
+                 'scheduled', {at}, {at}, {at})"
+            ),
+        ] {
+            assert_eq!(diesel::sql_query(sql).execute(&mut *conn).unwrap(), 1);
+        }
+    }
+    let feedback = app.api_key(&["feedback:write"]).await;
+    let mut recorded = Vec::new();
+    for (score, at) in [(10, "2026-11-22T10:00:00Z"), (1, "2026-11-21T10:00:00Z")] {
+        let body = json!({"customer_id": source, "kind": "nps", "score": score,
+                          "channel": "store", "occurred_at": at});
+        recorded.push(
+            ok(
+                app.post("/v1/feedback", &feedback, body).await,
+                StatusCode::CREATED,
+            )
+            .await,
+        );
+    }
+    let case_id = recorded[1]["recovery_case_id"].as_str().unwrap().to_owned();
+
+    ok(
+        merge(&app, &support, &target, &source).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let profile = ok(
+        app.get(&format!("/v1/customers/{target}/profile"), &admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(profile["last_feedback"]["nps"]["score"], 10);
+    let case = ok(
+        app.get(&format!("/v1/recovery-cases/{case_id}"), &admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(case["customer_id"], target.as_str());
+    let doc = ok(
+        app.get(&format!("/v1/customers/{target}/export"), &admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let responses = ids(&doc["feedback_responses"]);
+    assert_eq!(responses.len(), 2);
+    for r in &recorded {
+        assert!(responses.contains(&r["id"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(ids(&doc["survey_invitations"]), vec!["inv-1"]);
+    assert_eq!(ids(&doc["recovery_cases"]), vec![case_id]);
+    // Nothing stays with the alias.
+    let mut conn = app.pool.get().unwrap();
+    for table in ["feedback_responses", "survey_invitations", "recovery_cases"] {
+        use diesel::RunQueryDsl;
+        let sql =
+            format!("UPDATE {table} SET customer_id = customer_id WHERE customer_id = '{source}'");
+        assert_eq!(
+            diesel::sql_query(sql).execute(&mut *conn).unwrap(),
+            0,
+            "{table}"
+        );
+    }
+}

@@ -646,3 +646,131 @@ async fn ledger_entries_stay_immutable_except_that_erasure_clears_their_note() {
         .unwrap();
     assert!(cleared >= 1, "at least the adjustment's note");
 }
+
+/// Two invitations of a survey for the customer, written as the invitation job leaves them: one
+/// still scheduled, one answered.
+fn invitations(app: &TestApp, customer: &str) {
+    let mut conn = app.pool.get().unwrap();
+    let at = "'2026-11-22 09:00:00'";
+    let statements = [
+        format!(
+            "INSERT INTO surveys (id, name, kind, scale, question, open_question, trigger_type, \
+             delay_hours, reminder_after_hours, max_reminders, expires_after_days, active, \
+             created_at, updated_at) VALUES ('sv-1', 'After purchase', 'nps', 10, \
+             '{{\"en\": \"Recommend us?\"}}', '{{\"en\": \"Why?\"}}', 'post_purchase', 1, 48, 1, \
+             14, TRUE, {at}, {at})"
+        ),
+        format!(
+            "INSERT INTO survey_invitations (id, survey_id, customer_id, kind, scale, dedupe_key, \
+             cause_type, cause_id, status, due_at, created_at, updated_at) VALUES ('inv-waiting', \
+             'sv-1', '{customer}', 'nps', 10, 'manual:sv-1:a', 'manual', 'a', 'scheduled', {at}, \
+             {at}, {at})"
+        ),
+        format!(
+            "INSERT INTO survey_invitations (id, survey_id, customer_id, kind, scale, dedupe_key, \
+             cause_type, cause_id, status, due_at, sent_at, answered_at, created_at, updated_at) \
+             VALUES ('inv-answered', 'sv-1', '{customer}', 'nps', 10, 'manual:sv-1:b', 'manual', \
+             'b', 'answered', {at}, {at}, {at}, {at}, {at})"
+        ),
+    ];
+    for sql in statements {
+        assert_eq!(diesel::sql_query(sql).execute(&mut *conn).unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn feedback_is_exported_and_erasure_removes_its_free_text_but_keeps_the_scores() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key(SCOPES).await;
+    let id = app.customer_id(&key, EMAIL).await;
+    invitations(&app, &id);
+    let feedback = app.api_key(&["feedback:write"]).await;
+    let mut recorded = Vec::new();
+    for (kind, score, comment) in [
+        ("nps", 2, "rude-cashier-qq"),
+        ("csat", 5, "lovely-barista-qq"),
+    ] {
+        let body = json!({"customer_id": id, "kind": kind, "score": score, "comment": comment,
+                          "channel": "store", "touchpoint": "checkout", "agent_id": "ag-1",
+                          "occurred_at": "2026-11-22T10:00:00Z"});
+        recorded.push(
+            ok(
+                app.post("/v1/feedback", &feedback, body).await,
+                StatusCode::CREATED,
+            )
+            .await,
+        );
+    }
+    let case_id = recorded[0]["recovery_case_id"].as_str().unwrap().to_owned();
+    let support = app.staff_token("support").await;
+    ok(
+        app.post(
+            &format!("/v1/recovery-cases/{case_id}/resolve"),
+            &support,
+            json!({"note": "called-back-note-qq"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let (_, doc) = export(&app, &key, &format!("/v1/customers/{id}/export")).await;
+    let responses = doc["feedback_responses"].as_array().unwrap();
+    assert_eq!(responses.len(), 2);
+    let comments = kinds(&doc["feedback_responses"], "comment");
+    assert!(
+        comments.contains(&"rude-cashier-qq".to_owned()),
+        "{comments:?}"
+    );
+    assert_eq!(responses[0]["source"], "api");
+    assert_eq!(responses[0]["agent_id"], "ag-1");
+    assert_eq!(
+        kinds(&doc["survey_invitations"], "id"),
+        vec!["inv-answered", "inv-waiting"]
+    );
+    assert_eq!(doc["survey_invitations"][1]["status"], "scheduled");
+    let case = &doc["recovery_cases"][0];
+    assert_eq!(doc["recovery_cases"].as_array().unwrap().len(), 1);
+    assert_eq!(case["id"], case_id.as_str());
+    assert_eq!(case["score"], 2);
+    assert_eq!(case["status"], "resolved");
+    assert_eq!(case["resolution_note"], "called-back-note-qq");
+
+    assert_eq!(
+        erase(&app, &support, &id).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, after) = export(&app, &key, &format!("/v1/customers/{id}/export")).await;
+    let text = after.to_string();
+    for secret in [
+        "rude-cashier-qq",
+        "lovely-barista-qq",
+        "called-back-note-qq",
+    ] {
+        assert!(!text.contains(secret), "{secret} survived the erasure");
+    }
+    let scores: Vec<(Value, Value)> = after["feedback_responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].clone(), r["score"].clone()))
+        .collect();
+    assert_eq!(
+        scores,
+        vec![(json!("nps"), json!(2)), (json!("csat"), json!(5))]
+    );
+    assert!(
+        after["feedback_responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["comment"].is_null())
+    );
+    assert_eq!(after["recovery_cases"][0]["score"], 2);
+    assert_eq!(after["recovery_cases"][0]["resolution_note"], Value::Null);
+    let invitations = &after["survey_invitations"];
+    assert_eq!(invitations[1]["status"], "cancelled");
+    assert_eq!(invitations[1]["reason"], "customer_erased");
+    assert_eq!(invitations[0]["status"], "answered");
+    assert_eq!(invitations[0]["reason"], Value::Null);
+}

@@ -850,3 +850,75 @@ async fn a_customer_token_reaches_only_its_own_profile() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_profile_shows_the_latest_answer_of_each_kind_and_a_promoter_is_an_advocate() {
+    let app = TestApp::spawn().await;
+    let key = store_key(&app).await;
+    let admin = app.admin_token().await;
+    let id = app.customer_id(&key, "fan@example.com").await;
+    buy(
+        &app,
+        &key,
+        json!({"external_id": "o-1", "customer_id": id, "channel": "store",
+               "occurred_at": "2026-11-22T09:00:00Z", "currency": "USD", "total_minor": 1000}),
+    )
+    .await;
+    let p = profile(&app, &admin, &id).await;
+    assert_eq!(p["journey_stage"], "first_purchase");
+    assert_eq!(
+        p["last_feedback"],
+        json!({"nps": null, "csat": null, "ces": null})
+    );
+
+    let feedback = app.api_key(&["feedback:write"]).await;
+    let send = |kind: &str, score: Value, scale: Value, at: &str| {
+        let body = json!({"customer_id": id, "kind": kind, "score": score, "scale": scale,
+                          "comment": "noted", "channel": "app", "occurred_at": at});
+        app.post("/v1/feedback", &feedback, body)
+    };
+    // Sent out of order: the latest is the one that happened last.
+    for (kind, score, scale, at) in [
+        ("nps", json!(9), json!(10), "2026-11-22T10:00:00Z"),
+        ("nps", json!(3), json!(10), "2026-11-21T10:00:00Z"),
+        ("csat", json!(4), json!(5), "2026-11-22T10:30:00Z"),
+        ("ces", json!(6), json!(7), "2026-11-20T08:00:00Z"),
+        // A skipped question is no answer.
+        ("ces", Value::Null, json!(5), "2026-11-22T11:00:00Z"),
+    ] {
+        ok(send(kind, score, scale, at).await, StatusCode::CREATED).await;
+    }
+    let p = profile(&app, &admin, &id).await;
+    assert_eq!(
+        p["last_feedback"],
+        json!({
+            "nps": {"score": 9, "scale": 10, "answered_at": "2026-11-22T10:00:00Z"},
+            "csat": {"score": 4, "scale": 5, "answered_at": "2026-11-22T10:30:00Z"},
+            "ces": {"score": 6, "scale": 7, "answered_at": "2026-11-20T08:00:00Z"}
+        })
+    );
+    assert_eq!(p["journey_stage"], "advocate");
+
+    // A later passive answer: no longer a promoter.
+    ok(
+        send("nps", json!(8), json!(10), "2026-11-22T11:30:00Z").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let p = profile(&app, &admin, &id).await;
+    assert_eq!(p["last_feedback"]["nps"]["score"], 8);
+    assert_eq!(p["journey_stage"], "first_purchase");
+
+    // A promoter without a purchase is still a prospect.
+    let prospect = app.customer_id(&key, "new@example.com").await;
+    let body = json!({"customer_id": prospect, "kind": "nps", "score": 10, "channel": "app",
+                      "occurred_at": "2026-11-22T10:00:00Z"});
+    ok(
+        app.post("/v1/feedback", &feedback, body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let p = profile(&app, &admin, &prospect).await;
+    assert_eq!(p["journey_stage"], "prospect");
+    assert_eq!(p["last_feedback"]["nps"]["score"], 10);
+}

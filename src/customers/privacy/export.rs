@@ -1,8 +1,7 @@
 //! The right-of-access export: one typed document with everything Patron stores about a customer.
 //!
-//! Tables later issues add to this document (they do not exist yet): feedback and survey answers
-//! (`feedback`, survey invitations). Support tickets, messages and offers come from
-//! [`super::contacts`].
+//! Support tickets, messages and offers come from [`super::contacts`]; feedback answers, survey
+//! invitations and recovery cases from [`super::feedback`].
 
 use std::collections::BTreeMap;
 
@@ -93,6 +92,12 @@ pub struct CustomerExport {
     pub messages: Vec<super::contacts::ExportedMessage>,
     /// Personal offers such as the birthday gift, oldest first.
     pub offers: Vec<super::contacts::ExportedOffer>,
+    /// Feedback answers (NPS, CSAT, CES) with their comments, oldest first.
+    pub feedback_responses: Vec<super::feedback::ExportedFeedbackResponse>,
+    /// Survey invitations, oldest first.
+    pub survey_invitations: Vec<super::feedback::ExportedSurveyInvitation>,
+    /// Recovery cases opened by bad answers, oldest first.
+    pub recovery_cases: Vec<super::feedback::ExportedRecoveryCase>,
 }
 
 /// The customer record.
@@ -410,6 +415,9 @@ pub fn collect(
             tickets: super::contacts::tickets(c, &id)?,
             messages: super::contacts::messages_of(c, &id)?,
             offers: super::contacts::offers_of(c, &id)?,
+            feedback_responses: super::feedback::responses(c, &id)?,
+            survey_invitations: super::feedback::invitations(c, &id)?,
+            recovery_cases: super::feedback::recovery_cases(c, &id)?,
         })
     })
 }
