@@ -33,6 +33,7 @@ mod profile;
 mod program;
 mod purchases;
 mod races;
+mod readme_feedback;
 mod recovery;
 mod referrals;
 mod reports;
