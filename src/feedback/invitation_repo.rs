@@ -229,3 +229,49 @@ pub fn customers_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<
         .select(CustomerRow::as_select())
         .load(conn)
 }
+
+/// The invitation a survey message carries, withdrawn because the message was suppressed when
+/// the dispatcher checked it (consent withdrawn, no email, the contact policy): it reached no one,
+/// so it is `suppressed` with the message's reason, gets no reminder and is not counted as sent
+/// in response rates. A `survey_invitation` message names its invitation; a ticket follow-up
+/// carries the invitation whose dedupe key matches its own (`ticket:{ticket}:{resolution}`).
+/// Reminders and other kinds carry none. Returns the rows changed.
+pub fn withdraw_for_message(
+    conn: &mut DbConnection,
+    kind: &str,
+    dedupe_key: &str,
+    cause_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = match kind {
+        "survey_invitation" => inv::table.filter(inv::id.eq(cause_id)).into_boxed(),
+        "ticket_follow_up" => match dedupe_key.strip_prefix("ticket_follow_up:") {
+            Some(rest) => inv::table
+                .filter(inv::dedupe_key.eq(format!("ticket:{rest}")))
+                .into_boxed(),
+            None => return Ok(0),
+        },
+        _ => return Ok(0),
+    };
+    let ids: Vec<String> = target
+        .filter(inv::status.eq(InvitationStatus::Sent.as_str()))
+        .select(inv::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        inv::table
+            .filter(inv::id.eq_any(&ids))
+            .filter(inv::status.eq(InvitationStatus::Sent.as_str())),
+    )
+    .set((
+        inv::status.eq(InvitationStatus::Suppressed.as_str()),
+        inv::reason.eq(reason),
+        inv::sent_at.eq(None::<NaiveDateTime>),
+        inv::reminder_due_at.eq(None::<NaiveDateTime>),
+        inv::updated_at.eq(now),
+    ))
+    .execute(conn)
+}

@@ -202,6 +202,14 @@ fn suppress(
     reason: &str,
 ) -> QueryResult<Prepared> {
     if repo::settle_with_reason(c, &i.id, &i.token, Status::Suppressed, reason, i.now)? {
+        crate::feedback::invitation_repo::withdraw_for_message(
+            c,
+            &row.kind,
+            &row.dedupe_key,
+            &row.cause_id,
+            reason,
+            i.now,
+        )?;
         event(
             c,
             &row.customer_id,

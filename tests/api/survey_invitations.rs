@@ -831,3 +831,45 @@ async fn an_expired_or_unsent_invitation_cannot_be_answered_from_the_app() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_invitation_whose_email_the_dispatcher_suppresses_is_withdrawn() {
+    let app = TestApp::spawn().await;
+    open_hours(&app).await;
+    let customer = member(&app, "w@example.com", true, "en").await;
+    let invitation = sent_invitation(&app, &customer).await;
+    // Consent is withdrawn after the invitation was written, before the dispatcher sends it.
+    let key = app.backend_key().await;
+    ok(
+        app.patch(
+            &format!("/v1/customers/{customer}"),
+            &key,
+            json!({"consents": {"surveys": false}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.run_job("dispatch_outbox").await;
+    let sent = messages(&app, &customer, "survey_invitation").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["status"], "suppressed");
+    assert_eq!(sent[0]["reason"], "no_survey_consent");
+    // It reached no one: withdrawn with the message's reason, no reminder, not in the app.
+    let inv = stored(&app, &customer);
+    assert_eq!(inv.last().unwrap().id, invitation);
+    assert_eq!(inv.last().unwrap().status, "suppressed");
+    assert_eq!(
+        inv.last().unwrap().reason.as_deref(),
+        Some("no_survey_consent")
+    );
+    app.clock.advance(Duration::hours(73));
+    assert_eq!(app.run_job("survey_reminders").await.items, 0);
+    let token = app.customer_token(&key, &customer).await;
+    let mine = ok(
+        app.get("/v1/me/surveys?status=all", &token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["data"].as_array().unwrap().len(), 0, "{mine}");
+}
