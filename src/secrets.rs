@@ -89,3 +89,44 @@ fn restrict(path: &std::path::Path) -> std::io::Result<()> {
 fn restrict(_path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
+
+/// Signed links (unsubscribe, survey pages): `{base64url(payload)}.{base64url(mac)}` where `mac`
+/// is HMAC-SHA256 under `secret` of `context` followed by the payload. Each kind of link has a
+/// context of its own, so no signature made for one is valid for another.
+pub mod links {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    /// HMAC takes keys of any length, so this is always `Some`.
+    fn mac(secret: &str, context: &[u8], payload: &[u8]) -> Option<Hmac<Sha256>> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).ok()?;
+        mac.update(context);
+        mac.update(payload);
+        Some(mac)
+    }
+
+    /// The token of a payload.
+    pub fn sign(secret: &str, context: &[u8], payload: &[u8]) -> Option<String> {
+        let sig = mac(secret, context, payload)?.finalize().into_bytes();
+        Some(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(sig)
+        ))
+    }
+
+    /// The payload of a genuine token (constant-time check); `None` for a token longer than
+    /// `max_len`, malformed, or signed otherwise.
+    pub fn verify(secret: &str, context: &[u8], token: &str, max_len: usize) -> Option<Vec<u8>> {
+        if token.len() > max_len {
+            return None;
+        }
+        let (payload, sig) = token.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        mac(secret, context, &payload)?.verify_slice(&sig).ok()?;
+        Some(payload)
+    }
+}

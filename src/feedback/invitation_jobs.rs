@@ -180,8 +180,8 @@ fn send_one(
 }
 
 /// Why an invitation must not go out, if it must not: no survey consent, or the survey cooldown
-/// (the same check as ticket follow-ups).
-fn suppression(
+/// (ticket follow-ups, which carry a survey, use it too).
+pub fn suppression(
     c: &mut DbConnection,
     program: &ProgramSettings,
     customer_id: &str,
@@ -221,6 +221,12 @@ fn remind_one(
         let Some(inv) = repo::find(c, id)? else {
             return Ok(false);
         };
+        // A survey deactivated, or set to no reminders, since the invitation went out sends
+        // none (the claim stays, so it is not looked at again).
+        let survey = survey_repo::find(c, &inv.survey_id)?;
+        if survey.is_none_or(|s| !s.active || s.max_reminders == 0) {
+            return Ok(false);
+        }
         let customer = crate::customers::repo::find(c, &inv.customer_id)?;
         let Some(customer) = customer.filter(|cu| cu.erased_at.is_none()) else {
             // Nothing is sent to an erased customer.

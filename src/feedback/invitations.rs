@@ -331,13 +331,18 @@ fn refusal(inv: &InvitationRow, now: NaiveDateTime) -> Option<AnswerError> {
 }
 
 /// Records the one answer of an invitation (the response page and the app both come here).
-/// `owner`: the customer who must own it (the app); `channel`: `email` for the page, `app`.
+/// `owner`: the customer who must own it (the app); `medium`: `email` for the page, `app`.
+///
+/// The response's channel is where the experience happened — the invitation's (the purchase's
+/// or the ticket's), so that a report grouped by channel sets each channel's answers against
+/// its own invitations — and the medium it was answered by only when the invitation names none
+/// (a campaign).
 pub fn answer(
     c: &mut DbConnection,
     invitation_id: &str,
     owner: Option<&str>,
     a: Answer,
-    channel: &str,
+    medium: &str,
     now: NaiveDateTime,
 ) -> Result<Answered, AnswerError> {
     db::write(c, |c| {
@@ -381,7 +386,7 @@ pub fn answer(
                 scale: inv.scale,
                 score: a.score,
                 comment: a.comment,
-                channel: channel.to_owned(),
+                channel: inv.channel.clone().unwrap_or_else(|| medium.to_owned()),
                 touchpoint: inv.touchpoint.clone(),
                 store_id: inv.store_id.clone(),
                 agent_id: inv.agent_id.clone(),

@@ -328,44 +328,19 @@ pub struct RecoveryCaseRow {
 /// signed with the instance's link key (`auth.jwt_secret`), so that it cannot be guessed or
 /// forged and needs no column of its own.
 pub mod token {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
-
-    /// Domain separation from other signed links.
+    /// Separates survey signatures from every other use of the key.
     const CONTEXT: &[u8] = b"patron.survey.v1:";
     /// Longer tokens are refused before any work.
     pub const MAX_LEN: usize = 256;
 
-    fn mac(secret: &str, id: &[u8]) -> Option<Hmac<Sha256>> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).ok()?;
-        mac.update(CONTEXT);
-        mac.update(id);
-        Some(mac)
-    }
-
     /// The token of an invitation.
     pub fn sign(secret: &str, invitation_id: &str) -> Option<String> {
-        let sig = mac(secret, invitation_id.as_bytes())?
-            .finalize()
-            .into_bytes();
-        Some(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(invitation_id.as_bytes()),
-            URL_SAFE_NO_PAD.encode(sig)
-        ))
+        crate::secrets::links::sign(secret, CONTEXT, invitation_id.as_bytes())
     }
 
     /// The invitation id of a genuine token (constant-time check).
     pub fn verify(secret: &str, token: &str) -> Option<String> {
-        if token.len() > MAX_LEN {
-            return None;
-        }
-        let (id, sig) = token.split_once('.')?;
-        let id = URL_SAFE_NO_PAD.decode(id).ok()?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        mac(secret, &id)?.verify_slice(&sig).ok()?;
+        let id = crate::secrets::links::verify(secret, CONTEXT, token, MAX_LEN)?;
         String::from_utf8(id).ok().filter(|id| !id.is_empty())
     }
 

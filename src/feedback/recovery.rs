@@ -131,11 +131,7 @@ pub struct RecoveryQuery {
 impl RecoveryQuery {
     /// The query string, read once the caller is authorised.
     fn read(req: &HttpRequest) -> Result<Self, ApiError> {
-        web::Query::<Self>::from_query(req.query_string())
-            .map(web::Query::into_inner)
-            .map_err(|e| {
-                ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}"))
-            })
+        crate::reports::params::query(req.query_string())
     }
 
     fn parse(self) -> Result<(repo::Filter, i64), ApiError> {

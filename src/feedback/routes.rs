@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::invitations::MAX_COMMENT;
 use super::responses::{self, NewResponse, Recorded};
 use super::{Kind, Source};
 use crate::app::AppState;
@@ -22,8 +23,6 @@ use crate::idempotency::{self, Outcome};
 pub const MAX_ID: usize = 100;
 /// Longest channel name.
 pub const MAX_CHANNEL: usize = 50;
-/// Longest comment.
-pub const MAX_COMMENT: usize = 2000;
 /// How far in the future `occurred_at` may be (clock skew with the sender).
 const MAX_SKEW_MINUTES: i64 = 5;
 
@@ -239,6 +238,14 @@ fn record(
                 "The customer does not exist",
             ));
         }
+        // Erased while this request waited for the lock: nothing new is recorded for them.
+        let locked = crate::customers::repo::find(c, &customer.id)?;
+        if locked.is_none_or(|cu| cu.erased_at.is_some()) {
+            return Err(ApiError::unprocessable(
+                "customer_erased",
+                "This customer's data was erased; nothing new can be recorded for them",
+            ));
+        }
         new.customer_id = Some(customer.id);
     }
     let program = crate::program::repo::load(c)?;
@@ -251,10 +258,10 @@ fn record(
 #[utoipa::path(tag = "feedback", request_body = FeedbackRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "optional; 1–255 printable ASCII characters")),
     responses((status = 201, body = FeedbackResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 400, description = "`invalid_body`, `validation_failed` (every bad field listed)", body = Problem), (status = 401, body = Problem),
         (status = 403, description = "not allowed, or `store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 409, description = "`idempotency_key_in_use`", body = Problem),
-        (status = 422, description = "`validation_failed`, `empty_response`, `unknown_customer`, `customer_erased`, `idempotency_key_reused`", body = Problem)))]
+        (status = 422, description = "`empty_response`, `unknown_customer`, `customer_erased`, `idempotency_key_reused`", body = Problem)))]
 #[post("/feedback")]
 async fn submit(
     state: web::Data<AppState>,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -331,10 +331,11 @@ pub struct SurveyQuery {
 async fn list_surveys(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<SurveyQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::SURVEYS_READ)?;
-    let q = query.into_inner();
+    // Read once the caller is authorised: a caller without the role learns nothing about it.
+    let q: SurveyQuery = crate::reports::params::query(req.query_string())?;
     let limit = pagination::limit(q.limit)?;
     let mut c = Check::default();
     let filter = ListFilter {

@@ -8,12 +8,8 @@
 //! verify answers 404 `not_found` as problem+json, like every unknown path.
 
 use actix_web::{HttpResponse, get, post, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
-use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::Category;
@@ -35,14 +31,6 @@ pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(confirm_page).service(unsubscribe);
 }
 
-/// HMAC takes keys of any length, so this is always `Some`.
-fn mac(secret: &str, payload: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).ok()?;
-    mac.update(CONTEXT);
-    mac.update(payload);
-    Some(mac)
-}
-
 fn payload(customer_id: &str, category: Category) -> String {
     let tag = match category {
         Category::Marketing => 'm',
@@ -54,25 +42,12 @@ fn payload(customer_id: &str, category: Category) -> String {
 
 /// The signed token for a customer and category.
 pub fn token(secret: &str, customer_id: &str, category: Category) -> Option<String> {
-    let payload = payload(customer_id, category);
-    let sig = mac(secret, payload.as_bytes())?.finalize().into_bytes();
-    Some(format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
-        URL_SAFE_NO_PAD.encode(sig)
-    ))
+    crate::secrets::links::sign(secret, CONTEXT, payload(customer_id, category).as_bytes())
 }
 
 /// The customer id and category of a genuine token (marketing or survey only).
 pub fn verify(secret: &str, token: &str) -> Option<(String, Category)> {
-    if token.len() > MAX_TOKEN_LEN {
-        return None;
-    }
-    let (payload, sig) = token.split_once('.')?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    // Constant-time comparison.
-    mac(secret, &payload)?.verify_slice(&sig).ok()?;
+    let payload = crate::secrets::links::verify(secret, CONTEXT, token, MAX_TOKEN_LEN)?;
     let payload = String::from_utf8(payload).ok()?;
     let (tag, id) = payload.split_once(':')?;
     let category = match tag {

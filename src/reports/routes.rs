@@ -82,10 +82,11 @@ pub struct CommentQuery {
     /// Only this kind.
     #[param(value_type = Option<crate::feedback::Kind>)]
     kind: Option<String>,
-    /// Only scores at least this (0–10); skipped answers are then left out.
+    /// Only scores at least this (0–10; needs `kind`, whose scale it is on); skipped answers
+    /// are then left out.
     #[param(value_type = Option<i32>, minimum = 0, maximum = 10)]
     min_score: Option<String>,
-    /// Only scores at most this (0–10); skipped answers are then left out.
+    /// Only scores at most this (0–10; needs `kind`); skipped answers are then left out.
     #[param(value_type = Option<i32>, minimum = 0, maximum = 10)]
     max_score: Option<String>,
     /// Start of the range (RFC 3339, included); default `to` − 30 days.
@@ -258,6 +259,11 @@ async fn comments_report(
     });
     let min_score = params::int(&mut c, "min_score", q.min_score.as_deref(), 0, 10);
     let max_score = params::int(&mut c, "max_score", q.max_score.as_deref(), 0, 10);
+    if q.kind.is_none() && (q.min_score.is_some() || q.max_score.is_some()) {
+        // Scores of different kinds are on different scales: a bound means something only
+        // for one kind.
+        c.fail("kind", "is needed with min_score or max_score");
+    }
     let limit = params::int(
         &mut c,
         "limit",

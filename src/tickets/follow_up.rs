@@ -10,7 +10,7 @@
 //! that writes its message, and the message's dedupe key is unique per ticket and resolution, so
 //! two instances running the job at once write it once.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::{FollowUpStatus, TicketRow, repo};
@@ -30,8 +30,6 @@ const MAX_BATCHES: usize = 20;
 
 /// The suppression reasons, as recorded on the message.
 pub const ANOTHER_TICKET_OPEN: &str = "another_ticket_open";
-/// The customer's survey cooldown has not passed.
-pub const SURVEY_COOLDOWN: &str = "survey_cooldown";
 
 /// Enqueues every follow-up due by now (the job body).
 pub fn run(ctx: &JobContext) -> anyhow::Result<JobReport> {
@@ -136,22 +134,13 @@ fn suppression(
     if repo::other_open_ticket(c, &customer.id, &ticket.id)? {
         return Ok(Some(ANOTHER_TICKET_OPEN));
     }
-    let no_consent = outbox::missing_consent(
-        Kind::TicketFollowUp.category(),
+    // A follow-up is a survey message: the same consent and cooldown as an invitation.
+    crate::feedback::invitation_jobs::suppression(
+        c,
+        program,
+        &customer.id,
         customer.consent_email_marketing,
         customer.consent_surveys,
-    );
-    if no_consent.is_some() {
-        return Ok(no_consent);
-    }
-    let days = program.contact_policy.survey_cooldown_days;
-    if days > 0 {
-        let since = now
-            .checked_sub_signed(Duration::days(days))
-            .unwrap_or(NaiveDateTime::MIN);
-        if repo::survey_contact_since(c, &customer.id, since)? {
-            return Ok(Some(SURVEY_COOLDOWN));
-        }
-    }
-    Ok(None)
+        now,
+    )
 }

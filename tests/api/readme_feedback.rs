@@ -246,4 +246,23 @@ async fn a_resolved_ticket_leads_to_an_email_whose_survey_answer_shows_in_the_np
     let groups = report["groups"].as_array().expect("groups");
     assert_eq!(groups.len(), 1, "{report}");
     assert_eq!(groups[0]["key"], "ag-1", "{report}");
+    // Grouped by channel, the answer and its invitation meet in the ticket's channel.
+    let report = ok(
+        call(
+            Method::GET,
+            "/v1/reports/nps?group_by=channel",
+            &admin,
+            None,
+        )
+        .await
+        .expect("sent"),
+        StatusCode::OK,
+    )
+    .await;
+    let groups = report["groups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1, "{report}");
+    assert_eq!(groups[0]["key"], "chat", "{report}");
+    assert_eq!(groups[0]["responses"], 1, "{report}");
+    assert_eq!(groups[0]["response_rate"]["invited"], 1, "{report}");
+    assert_eq!(groups[0]["response_rate"]["answered"], 1, "{report}");
 }

@@ -823,7 +823,9 @@ async fn bad_parameters_get_field_errors_and_a_reversed_range_gets_422() {
         ("/v1/reports/csat?from=yesterday", "from"),
         ("/v1/reports/ces?scale=6", "scale"),
         ("/v1/reports/comments?kind=stars", "kind"),
-        ("/v1/reports/comments?max_score=11", "max_score"),
+        ("/v1/reports/comments?kind=nps&max_score=11", "max_score"),
+        // Without a kind a score bound would mix scales.
+        ("/v1/reports/comments?max_score=6", "kind"),
         ("/v1/reports/comments?limit=0", "limit"),
         ("/v1/reports/retention?period_days=0", "period_days"),
         ("/v1/reports/retention?period_days=3651", "period_days"),

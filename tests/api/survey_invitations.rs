@@ -873,3 +873,44 @@ async fn an_invitation_whose_email_the_dispatcher_suppresses_is_withdrawn() {
     .await;
     assert_eq!(mine["data"].as_array().unwrap().len(), 0, "{mine}");
 }
+
+#[tokio::test]
+async fn a_survey_deactivated_after_its_invitation_sends_no_reminder() {
+    let app = TestApp::spawn().await;
+    open_hours(&app).await;
+    let customer = member(&app, "r@example.com", true, "en").await;
+    let invitation = sent_invitation(&app, &customer).await;
+    let admin = app.admin_token().await;
+    let survey = stored(&app, &customer)[0].survey_id.clone();
+    ok(
+        app.patch(
+            &format!("/v1/surveys/{survey}"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.clock.advance(Duration::hours(73));
+    assert_eq!(app.run_job("survey_reminders").await.items, 0);
+    assert!(
+        messages(&app, &customer, "survey_reminder")
+            .await
+            .is_empty()
+    );
+    // The invitation itself can still be answered.
+    let token = app
+        .customer_token(&app.backend_key().await, &customer)
+        .await;
+    ok(
+        app.post(
+            &format!("/v1/me/surveys/{invitation}/response"),
+            &token,
+            json!({"score": 8}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+}

@@ -354,6 +354,13 @@ async fn survey_routes_need_the_right_role() {
         "forbidden",
     )
     .await;
+    // Nor about the query string.
+    problem(
+        app.get("/v1/surveys?limit=x&colour=red", &key).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     problem(
         app.request(Method::GET, "/v1/surveys", None, None).await,
         StatusCode::UNAUTHORIZED,

@@ -23,7 +23,7 @@ CREATE TABLE surveys (
     created_at           TIMESTAMP NOT NULL,
     updated_at           TIMESTAMP NOT NULL
 );
-CREATE INDEX surveys_trigger_idx ON surveys (trigger_type, id) WHERE active = TRUE;
+CREATE INDEX surveys_trigger_idx ON surveys (trigger_type, id) WHERE active;
 CREATE INDEX surveys_created_idx ON surveys (created_at, id);
 
 CREATE TABLE survey_invitations (
