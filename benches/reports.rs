@@ -11,12 +11,15 @@
 //! postgres://postgres@127.0.0.1:5432/postgres); the benchmark works in a schema of its own and
 //! drops it afterwards. Figures are printed, never asserted.
 
+#[path = "common/db.rs"]
+mod bench_db;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use bench_db::BenchDb;
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use patron::db::{self, DbConnection};
 use patron::feedback::Kind;
 use patron::reports::comments::{self, CommentFilter};
@@ -97,60 +100,6 @@ fn parse_options() -> Result<Options> {
 // ---------------------------------------------------------------------------------------------
 // Databases.
 // ---------------------------------------------------------------------------------------------
-
-enum BenchDb {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir, String),
-    Postgres {
-        admin: String,
-        schema: String,
-        url: String,
-    },
-}
-
-impl BenchDb {
-    fn sqlite() -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        Ok(BenchDb::Sqlite(dir, url))
-    }
-
-    fn postgres() -> Result<Self> {
-        let admin = std::env::var("PATRON_BENCH_POSTGRES_URL")
-            .or_else(|_| std::env::var("PATRON_TEST_POSTGRES_URL"))
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::establish(&admin)
-            .with_context(|| format!("PostgreSQL at {admin} is unreachable"))?;
-        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn)?;
-        let sep = if admin.contains('?') { '&' } else { '?' };
-        let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
-        Ok(BenchDb::Postgres { admin, schema, url })
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            BenchDb::Sqlite(_, url) | BenchDb::Postgres { url, .. } => url,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            BenchDb::Sqlite(..) => "SQLite",
-            BenchDb::Postgres { .. } => "PostgreSQL",
-        }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let BenchDb::Postgres { admin, schema, .. } = self
-            && let Ok(mut conn) = PgConnection::establish(admin)
-        {
-            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut conn);
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Seeding: set-based INSERT … SELECT over a series 0..n, with the few expressions that differ
