@@ -110,6 +110,7 @@ pub struct RecoveryCaseList {
 
 /// Filters of the recovery case list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryQuery {
     /// Only cases with this status.

@@ -306,6 +306,7 @@ impl UpdateSurveyRequest {
 
 /// Filters of the survey list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyQuery {
     /// Only active (or only inactive) surveys.

@@ -36,6 +36,7 @@ pub fn config(cfg: &mut ServiceConfig) {
 
 /// The range and grouping of the NPS and CSAT reports.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CxQuery {
     /// Start of the range (RFC 3339, included); default `to` − 30 days.
@@ -51,6 +52,7 @@ pub struct CxQuery {
 
 /// The range, grouping and scale of the CES report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CesQuery {
     /// Start of the range (RFC 3339, included); default `to` − 30 days.
@@ -67,6 +69,7 @@ pub struct CesQuery {
 
 /// A time range.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     /// Start of the range (RFC 3339, included); default `to` − 30 days.
@@ -77,6 +80,7 @@ pub struct RangeQuery {
 
 /// Filters of the comment list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CommentQuery {
     /// Only this kind.
@@ -102,6 +106,7 @@ pub struct CommentQuery {
 
 /// The periods of the retention report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionQuery {
     /// Length of each period in days, 1–3650 (default 30).

@@ -356,3 +356,26 @@ async fn a_response_that_flattens_a_request_type_allows_its_own_fields() {
         false
     );
 }
+
+#[tokio::test]
+async fn openapi_path_parameters_are_in_the_path_and_the_rest_in_the_query() {
+    let app = TestApp::spawn().await;
+    let doc = ok(
+        app.request(Method::GET, "/openapi.json", None, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap_or_default();
+                if param["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: `{name}` is documented as a path parameter"
+                    );
+                }
+            }
+        }
+    }
+}
