@@ -174,3 +174,14 @@ pub async fn refuse_control_chars_in_url<B: MessageBody>(
         None => Ok(next.call(req).await?.map_into_left_body()),
     }
 }
+
+/// The query string as `T`, for a handler to read once the caller is authorised: an extractor
+/// would read it first, and tell a caller without the route's role what the route accepts.
+/// Failures are 400 `invalid_query`, as the extractor's are.
+pub fn query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(raw)
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}"))
+        })
+}

@@ -8,6 +8,7 @@ use crate::error::{ApiError, FieldError};
 /// `?limit=&cursor=` of plain list endpoints.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]

@@ -1,6 +1,6 @@
 //! API key management endpoints (admin only): `/v1/api-keys`.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -145,9 +145,10 @@ async fn create(
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
+    let query: PageQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(query.limit)?;
     let after = query
         .cursor

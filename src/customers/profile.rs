@@ -6,7 +6,7 @@
 //! tier's monthly qualifying rows inside the window, one page of the timeline, the open
 //! tickets, and the latest answer of each feedback kind.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -436,6 +436,7 @@ async fn my_profile(
 /// Timeline filters and paging; newest first.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// Comma-separated kinds to include, e.g. `purchase,return` (default: all). Kinds: created,
     /// purchase, return, points, redemption, code_used, code_cancelled, tier_change, event,
@@ -497,10 +498,10 @@ async fn timeline_of(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<TimelineQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_READ)?;
-    let query = query.into_inner();
+    let query: TimelineQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(query.limit)?;
     let filter = timeline::Filter {
         kinds: parse_kinds(query.kinds.as_deref())?,

@@ -255,6 +255,7 @@ pub struct CustomerList {
 /// Search and filters; newest first.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Up to five words; each must start a word of the customer's first or last name, their
     /// email (whole, the part before `@` or the domain), phone (with or without `+`) or external id.
@@ -506,10 +507,10 @@ async fn update(
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::CUSTOMERS_READ)?;
-    let query = query.into_inner();
+    let query: ListQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(query.limit)?;
     let mut c = Check::default();
     if query.q.as_deref().is_some_and(|q| q.chars().count() > 200) {

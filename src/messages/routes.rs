@@ -1,7 +1,7 @@
 //! `GET /v1/messages` and `GET /v1/messages/{id}`: the outbox as staff see it, with every
 //! delivery attempt.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -121,6 +121,7 @@ pub struct MessageList {
 /// Filters of the outbox list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MessageQuery {
     /// Only this customer's messages.
     #[param(max_length = 100)]
@@ -147,10 +148,10 @@ pub struct MessageQuery {
 async fn list_messages(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<MessageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::MESSAGES_READ)?;
-    let q = query.into_inner();
+    let q: MessageQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(q.limit)?;
     let mut errors = Vec::new();
     if q.customer_id

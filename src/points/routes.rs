@@ -199,10 +199,11 @@ async fn history_of(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_READ)?;
-    Ok(HttpResponse::Ok().json(history(&state, id.into_inner(), query.into_inner()).await?))
+    let query: PageQuery = crate::body::query(req.query_string())?;
+    Ok(HttpResponse::Ok().json(history(&state, id.into_inner(), query).await?))
 }
 
 /// The customer's own balance.

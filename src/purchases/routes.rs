@@ -442,11 +442,12 @@ async fn list_for_customer(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::POINTS_READ)?;
+    let query: PageQuery = crate::body::query(req.query_string())?;
     let store = caller.bound_store().map(str::to_owned);
-    Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), store, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), store, query).await?))
 }
 
 /// The customer's own purchases, newest first.

@@ -67,11 +67,7 @@ pub struct Range {
 
 /// Parses the query string into `T` (unknown parameters: 400 `invalid_query`).
 pub fn query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
-    actix_web::web::Query::<T>::from_query(raw)
-        .map(|q| q.into_inner())
-        .map_err(|e| {
-            ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}"))
-        })
+    crate::body::query(raw)
 }
 
 /// An RFC 3339 time parameter.

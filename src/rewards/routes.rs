@@ -302,9 +302,10 @@ async fn create(
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::REWARDS_READ)?;
+    let query: PageQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(query.limit)?;
     let after = query
         .cursor

@@ -1,6 +1,6 @@
 //! Staff management endpoints (admin only): `/v1/staff`.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -125,9 +125,10 @@ async fn create(
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::ADMIN)?;
+    let query: PageQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(query.limit)?;
     let after = query
         .cursor

@@ -2,7 +2,7 @@
 //! `tickets:write`, support staff and admins; marketers and analysts read).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -190,6 +190,7 @@ pub struct TicketList {
 /// Filters of the ticket list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TicketQuery {
     /// Only this customer's tickets (a merged customer's id lists the survivor's).
     #[param(max_length = 100)]
@@ -315,10 +316,10 @@ async fn open_ticket(
 async fn list_tickets(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<TicketQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::TICKETS_READ)?;
-    let q = query.into_inner();
+    let q: TicketQuery = crate::body::query(req.query_string())?;
     let limit = pagination::limit(q.limit)?;
     let mut c = Check::default();
     if q.customer_id

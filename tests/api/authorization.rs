@@ -192,3 +192,35 @@ async fn text_with_nul_or_control_characters_is_refused_with_400() {
     let list = ok(app.get("/v1/customers", &key).await, StatusCode::OK).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_caller_without_the_role_learns_nothing_about_a_list_query() {
+    let app = TestApp::spawn().await;
+    let key = app.backend_key().await;
+    let customer = app.customer_id(&key, "q@example.com").await;
+    let token = app.customer_token(&key, &customer).await;
+    // A customer token reaches only /v1/me…: every staff or key list answers 403 before its
+    // query string is read, however wrong that is.
+    for path in [
+        "/v1/customers",
+        "/v1/customers/x/timeline",
+        "/v1/customers/x/points/history",
+        "/v1/customers/x/purchases",
+        "/v1/rewards",
+        "/v1/api-keys",
+        "/v1/staff",
+        "/v1/messages",
+        "/v1/tickets",
+        "/v1/surveys",
+        "/v1/recovery-cases",
+        "/v1/reports/nps",
+        "/v1/reports/comments",
+        "/v1/reports/retention",
+    ] {
+        let resp = app
+            .get(&format!("{path}?limit=x&colour=red"), &token)
+            .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
+        problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+}
