@@ -217,9 +217,7 @@ async fn a_caller_without_the_role_learns_nothing_about_a_list_query() {
         "/v1/reports/comments",
         "/v1/reports/retention",
     ] {
-        let resp = app
-            .get(&format!("{path}?limit=x&colour=red"), &token)
-            .await;
+        let resp = app.get(&format!("{path}?limit=x&colour=red"), &token).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
         problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
     }
