@@ -74,6 +74,9 @@ impl Application {
             db::migrations::run_pending(&mut *migrate_pool.get()?)
         })
         .await??;
+        pool.start_cache_polling(Duration::from_millis(
+            settings.database.cache_refresh_ms.clamp(100, 900),
+        ))?;
         let passwords = PasswordGate::new(
             settings.auth.password_hash_concurrency,
             Duration::from_millis(settings.auth.password_hash_wait_ms),
@@ -104,7 +107,7 @@ impl Application {
             passwords: passwords.clone(),
             jobs: jobs.clone(),
         });
-        let metrics = web::Data::new(Metrics::new()?);
+        let metrics = web::Data::new(Metrics::new(pool.statements())?);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {

@@ -114,6 +114,8 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     /// Seconds to wait for a pooled connection before answering 503.
     pub connect_timeout_secs: u64,
+    /// Milliseconds between two reads of `cache_versions` (see `crate::cache`).
+    pub cache_refresh_ms: u64,
 }
 
 /// Authentication settings.

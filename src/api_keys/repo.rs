@@ -42,6 +42,7 @@ pub fn list(
 
 /// Marks a key revoked unless it already is; returns whether the key exists.
 pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    crate::cache::changed(crate::cache::Topic::ApiKeys);
     diesel::update(
         api_keys::table
             .find(id)

@@ -11,7 +11,7 @@ use super::{Permission, Role, Scope};
 use crate::app::AppState;
 use crate::customers::model::CustomerId;
 use crate::error::ApiError;
-use crate::{api_keys, customers, db, staff};
+use crate::{api_keys, db};
 
 /// Whoever sent the request, after their credential was checked.
 #[derive(Debug, Clone)]
@@ -127,9 +127,13 @@ async fn resolve(
         if !throttle.is_known(&hash) {
             throttle.check(&address)?;
         }
-        let pool = state.pool.clone();
-        let lookup = hash.clone();
-        let key = db::run(&pool, move |c| api_keys::repo::find_by_hash(c, &lookup)).await?;
+        let key = match state.pool.caches().peek_api_key(&hash) {
+            Some(key) => Some(key),
+            None => {
+                let lookup = hash.clone();
+                db::run(&state.pool, move |c| crate::cache::api_key(c, &lookup)).await?
+            }
+        };
         let Some(key) = key else {
             throttle.failed(&address);
             return Err(ApiError::unauthorized(
@@ -165,17 +169,21 @@ async fn resolve(
     };
     match audience {
         Audience::Customer => {
-            // One indexed lookup per request: a token outlives neither an erasure nor a merge.
+            // A token outlives neither an erasure nor a merge: checked against the database,
+            // or a copy at most a second old (at once after one made through this instance).
             let id = claims.sub;
-            let lookup = id.clone();
-            let row = db::run(&state.pool, move |c| customers::repo::find(c, &lookup)).await?;
-            match row {
-                Some(r) if r.erased_at.is_none() && r.merged_into.is_none() => {
-                    Ok(Caller::Customer(CustomerCaller {
-                        customer_id: CustomerId(id),
-                    }))
+            let valid = match state.pool.caches().peek_token_holder(&id) {
+                Some(valid) => valid,
+                None => {
+                    let lookup = id.clone();
+                    db::run(&state.pool, move |c| crate::cache::token_holder(c, &lookup)).await?
                 }
-                _ => Err(ApiError::unauthorized(
+            };
+            match valid {
+                true => Ok(Caller::Customer(CustomerCaller {
+                    customer_id: CustomerId(id),
+                })),
+                false => Err(ApiError::unauthorized(
                     "token_revoked",
                     "This customer token is no longer valid",
                 )),
@@ -183,8 +191,13 @@ async fn resolve(
         }
         Audience::Staff => {
             let id = claims.sub;
-            let lookup = id.clone();
-            let member = db::run(&state.pool, move |c| staff::repo::find(c, &lookup)).await?;
+            let member = match state.pool.caches().peek_staff(&id) {
+                Some(member) => member,
+                None => {
+                    let lookup = id.clone();
+                    db::run(&state.pool, move |c| crate::cache::staff_member(c, &lookup)).await?
+                }
+            };
             match member {
                 Some(m) if m.active => {
                     let role = m

@@ -137,6 +137,7 @@ pub fn merge(
     source_id: &str,
     now: NaiveDateTime,
 ) -> Result<Customer, MergeError> {
+    crate::cache::changed(crate::cache::Topic::Customers);
     db::write(conn, |c| {
         let (target, source) = lock_pair(c, target_id, source_id, now)?;
         let source_now = source.merged_into.clone().unwrap_or(source.id.clone());

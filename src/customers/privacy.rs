@@ -102,6 +102,7 @@ pub fn erase(
     id: &str,
     now: NaiveDateTime,
 ) -> Result<bool, PrivacyError> {
+    crate::cache::changed(crate::cache::Topic::Customers);
     db::write(conn, |c| {
         let check = |row: Option<CustomerRow>| -> Result<Option<CustomerRow>, PrivacyError> {
             let row = row.ok_or(PrivacyError::NotFound)?;

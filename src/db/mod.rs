@@ -2,15 +2,19 @@
 
 pub mod json;
 pub mod migrations;
+pub mod raw;
 pub mod schema;
 
 use std::cell::RefCell;
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -37,6 +41,9 @@ pub type Backend = <DbConnection as Connection>::Backend;
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     write_gate: Option<Arc<Mutex<()>>>,
+    statements: prometheus::IntCounter,
+    caches: Arc<crate::cache::Caches>,
+    target: Target,
 }
 
 impl std::fmt::Debug for Pool {
@@ -60,12 +67,39 @@ thread_local! {
 }
 
 impl Pool {
-    /// Runs blocking work that uses this pool, with its write gate in force for `write`.
+    /// Statements sent to the database through this pool's connections (BEGIN and COMMIT
+    /// included), for `/metrics` (`patron_db_statements_total`).
+    pub fn statements(&self) -> &prometheus::IntCounter {
+        &self.statements
+    }
+
+    /// Runs blocking work that uses this pool, with its write gate in force for `write` and its
+    /// caches in use (`crate::cache`); the copies of what the work changed are dropped when it
+    /// returns.
     pub fn scoped<T>(&self, f: impl FnOnce() -> T) -> T {
         let previous = WRITE_GATE.with(|g| g.replace(self.write_gate.clone()));
-        let result = f();
+        let result = crate::cache::scoped(&self.caches, f);
         WRITE_GATE.with(|g| g.replace(previous));
         result
+    }
+
+    /// This pool's caches (`crate::cache`).
+    pub fn caches(&self) -> &crate::cache::Caches {
+        &self.caches
+    }
+
+    /// Starts checking, every `interval`, whether cached data changed (`crate::cache`), on a
+    /// connection of its own. Call once the migrations have run.
+    pub fn start_cache_polling(&self, interval: Duration) -> std::io::Result<()> {
+        let manager = Manager {
+            target: self.target.clone(),
+            statements: self.statements.clone(),
+        };
+        crate::cache::start_polling(
+            &self.caches,
+            move || manager.connect().map_err(anyhow::Error::from),
+            interval,
+        )
     }
 }
 
@@ -107,6 +141,50 @@ impl Target {
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
+    statements: prometheus::IntCounter,
+}
+
+/// A connection idle for longer than this is tested (`SELECT 1`) before it is handed out.
+const IDLE_TEST_AFTER: Duration = Duration::from_secs(30);
+
+/// What the pool knows about one connection, kept in the connection's diesel instrumentation:
+/// it sees every statement, so it counts them, knows when the connection was last used, and
+/// notices a failed statement (after which the connection is tested before its next use).
+struct Watch {
+    statements: prometheus::IntCounter,
+    last_used: Instant,
+    failed: bool,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.statements.inc();
+                self.last_used = Instant::now();
+            }
+            InstrumentationEvent::FinishQuery { error: Some(_), .. } => self.failed = true,
+            _ => {}
+        }
+    }
+}
+
+impl Watch {
+    /// Whether the connection must be tested before use; clears the failure mark (the test
+    /// that follows decides).
+    fn needs_test(&mut self) -> bool {
+        let needed = self.failed || self.last_used.elapsed() > IDLE_TEST_AFTER;
+        self.failed = false;
+        needed
+    }
+}
+
+fn watch_of(conn: &mut DbConnection) -> Option<&mut Watch> {
+    let instrumentation = match conn {
+        DbConnection::Postgres(c) => c.instrumentation(),
+        DbConnection::Sqlite(c) => c.instrumentation(),
+    };
+    instrumentation.downcast_mut::<Watch>()
 }
 
 // busy_timeout comes first so that switching a fresh file to WAL waits for a concurrent opener.
@@ -118,22 +196,38 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let watch = || Watch {
+            statements: self.statements.clone(),
+            last_used: Instant::now(),
+            failed: false,
+        };
         match &self.target {
             Target::Sqlite(path) => {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.set_instrumentation(watch());
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Target::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            Target::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                conn.set_instrumentation(watch());
+                Ok(DbConnection::Postgres(conn))
+            }
         }
     }
 
+    /// Tests a connection only when it has been idle for a while or its last statement failed:
+    /// a `SELECT 1` on every checkout would be a round trip per request. A connection that
+    /// breaks in use fails that request, is marked by its failed statement, and is tested (and
+    /// replaced if dead) before it is handed out again.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+        if watch_of(conn).is_none_or(Watch::needs_test) {
+            conn.ping().map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -148,7 +242,14 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create database folder {}: {e}", dir.display()))?;
     }
-    let manager = Manager { target };
+    let statements = prometheus::IntCounter::new(
+        "patron_db_statements_total",
+        "SQL statements sent to the database (BEGIN, COMMIT and connection tests included)",
+    )?;
+    let manager = Manager {
+        target: target.clone(),
+        statements: statements.clone(),
+    };
     if matches!(manager.target, Target::Sqlite(_)) {
         // Switch a new file to WAL once, before the pool opens its connections in parallel:
         // the switch takes an exclusive lock that concurrent openers would report as "locked".
@@ -159,7 +260,13 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         .max_size(size.max(1))
         .connection_timeout(timeout)
         .build(manager)?;
-    Ok(Pool { inner, write_gate })
+    Ok(Pool {
+        inner,
+        write_gate,
+        statements,
+        caches: Arc::default(),
+        target,
+    })
 }
 
 /// How many times `run` tries work that failed on a deadlock or serialization failure.

@@ -1,6 +1,13 @@
 //! Table definitions shared by SQLite and PostgreSQL (portable column types only).
 
 diesel::table! {
+    cache_versions (name) {
+        name -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     staff (id) {
         id -> Text,
         email -> Text,

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::invitation_repo as repo;
 use super::responses::{self, NewResponse};
 use super::survey_repo;
-use super::{InvitationRow, InvitationStatus, Kind, ResponseRow, Source, SurveyRow, Trigger};
+use super::{InvitationRow, InvitationStatus, Kind, ResponseRow, Source, SurveyRow};
 use crate::db::{self, DbConnection};
 use crate::purchases::PurchaseRow;
 use crate::tickets::TicketRow;
@@ -118,7 +118,7 @@ pub fn after_purchase(
     purchase: &PurchaseRow,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let surveys = survey_repo::active_with_trigger(c, Trigger::PostPurchase)?;
+    let surveys = crate::cache::post_purchase_surveys(c)?;
     if surveys.is_empty() {
         return Ok(0);
     }

@@ -47,6 +47,7 @@ pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
 
 /// Inserts a survey.
 pub fn insert(conn: &mut DbConnection, row: &SurveyRow) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::Surveys);
     diesel::insert_into(surveys::table)
         .values(row)
         .execute(conn)
@@ -55,6 +56,7 @@ pub fn insert(conn: &mut DbConnection, row: &SurveyRow) -> QueryResult<()> {
 
 /// Writes only the changed columns.
 pub fn update(conn: &mut DbConnection, id: &str, changes: &SurveyChanges) -> QueryResult<usize> {
+    crate::cache::changed(crate::cache::Topic::Surveys);
     diesel::update(surveys::table.find(id))
         .set(changes)
         .execute(conn)

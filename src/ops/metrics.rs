@@ -30,8 +30,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Creates the collectors.
-    pub fn new() -> anyhow::Result<Self> {
+    /// Creates the collectors; `statements` is the pool's statement counter.
+    pub fn new(statements: &prometheus::IntCounter) -> anyhow::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -52,6 +52,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(statements.clone()))?;
         Ok(Self {
             registry,
             requests,

@@ -47,6 +47,29 @@ pub struct Posting {
     pub expires_at: Option<NaiveDateTime>,
 }
 
+/// The columns of [`BalanceRow`], for `RETURNING`.
+const BALANCE_COLUMNS: (
+    balances::customer_id,
+    balances::available,
+    balances::pending,
+    balances::negative,
+    balances::lifetime_earned,
+    balances::redeemed,
+    balances::expired,
+    balances::updated_at,
+    balances::last_seq,
+) = (
+    balances::customer_id,
+    balances::available,
+    balances::pending,
+    balances::negative,
+    balances::lifetime_earned,
+    balances::redeemed,
+    balances::expired,
+    balances::updated_at,
+    balances::last_seq,
+);
+
 /// Creates the balance row of a new customer.
 pub fn open_balance(
     conn: &mut DbConnection,
@@ -89,10 +112,21 @@ pub fn balance(
 /// any more: the transaction fails with a serialization error, so `db::run` runs it again and
 /// it resolves the id to the surviving customer this time.
 pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    lock_row(conn, customer_id, now).map(|row| row.is_some())
+}
+
+/// [`lock`], returning the row as it stands under the lock (one statement).
+pub fn lock_row(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<BalanceRow>> {
     let locked = diesel::update(balances::table.find(customer_id))
         .set(balances::updated_at.eq(now))
-        .execute(conn)?;
-    if locked == 0 {
+        .returning(BALANCE_COLUMNS)
+        .get_result(conn)
+        .optional()?;
+    if locked.is_none() {
         let merged: Option<Option<String>> = crate::db::schema::customers::table
             .find(customer_id)
             .select(crate::db::schema::customers::merged_into)
@@ -107,7 +141,7 @@ pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> Q
             ));
         }
     }
-    Ok(locked == 1)
+    Ok(locked)
 }
 
 /// Applies a posting to the balance and records its entry.
@@ -117,18 +151,26 @@ pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> Q
 /// first pays off any debt; the paid part is taken out of the credited lot.
 pub fn post(
     conn: &mut DbConnection,
-    mut p: Posting,
+    p: Posting,
     now: NaiveDateTime,
 ) -> Result<EntryRow, LedgerError> {
-    if !lock(conn, &p.customer_id, now)? {
+    let Some(locked) = lock_row(conn, &p.customer_id, now)? else {
         return Err(LedgerError::Db(diesel::result::Error::NotFound));
-    }
+    };
+    post_locked(conn, p, &locked, now).map(|(entry, _)| entry)
+}
+
+/// [`post`] for a caller that locked the balance row itself ([`lock_row`]) in this transaction
+/// and has not changed it since: `locked` is the row as it stands. Returns the entry and the
+/// balance after it.
+pub fn post_locked(
+    conn: &mut DbConnection,
+    mut p: Posting,
+    locked: &BalanceRow,
+    now: NaiveDateTime,
+) -> Result<(EntryRow, BalanceRow), LedgerError> {
     if p.points > 0 {
-        let debt: i64 = balances::table
-            .find(&p.customer_id)
-            .select(balances::negative)
-            .first(conn)?;
-        let pay = debt.min(p.points);
+        let pay = locked.negative.min(p.points);
         if pay > 0 {
             p.points -= pay;
             p.negative -= pay;
@@ -154,37 +196,27 @@ pub fn post(
     } else {
         0
     };
-    let mut update = diesel::update(balances::table.find(&p.customer_id)).into_boxed();
-    if p.points < 0 {
-        update = update.filter(balances::available.ge(-p.points));
-    }
-    if p.pending < 0 {
-        update = update.filter(balances::pending.ge(-p.pending));
-    }
-    if p.negative < 0 {
-        update = update.filter(balances::negative.ge(-p.negative));
-    }
-    // Every column that grows must stay within i64.
-    let room = |n: i64| i64::MAX - n;
-    if p.points > 0 {
-        update = update.filter(balances::available.le(room(p.points)));
-    }
-    if p.pending > 0 {
-        update = update.filter(balances::pending.le(room(p.pending)));
-    }
-    if p.negative > 0 {
-        update = update.filter(balances::negative.le(room(p.negative)));
-    }
-    if earned > 0 {
-        update = update.filter(balances::lifetime_earned.le(room(earned)));
-    }
-    if redeemed > 0 {
-        update = update.filter(balances::redeemed.le(room(redeemed)));
-    }
-    if expired > 0 {
-        update = update.filter(balances::expired.le(room(expired)));
-    }
-    let changed = update
+    // A debit needs that much in the column; every column that grows must stay within i64.
+    // Bounds that do not apply are the type's own, so the statement always has the same shape
+    // and is prepared once per connection.
+    let floor = |change: i64| if change < 0 { -change } else { i64::MIN };
+    let ceiling = |change: i64| {
+        if change > 0 {
+            i64::MAX - change
+        } else {
+            i64::MAX
+        }
+    };
+    let after: Option<BalanceRow> = diesel::update(balances::table.find(&p.customer_id))
+        .filter(balances::available.ge(floor(p.points)))
+        .filter(balances::pending.ge(floor(p.pending)))
+        .filter(balances::negative.ge(floor(p.negative)))
+        .filter(balances::available.le(ceiling(p.points)))
+        .filter(balances::pending.le(ceiling(p.pending)))
+        .filter(balances::negative.le(ceiling(p.negative)))
+        .filter(balances::lifetime_earned.le(ceiling(earned)))
+        .filter(balances::redeemed.le(ceiling(redeemed)))
+        .filter(balances::expired.le(ceiling(expired)))
         .set((
             balances::available.eq(balances::available + p.points),
             balances::pending.eq(balances::pending + p.pending),
@@ -195,25 +227,27 @@ pub fn post(
             // The entry's place in the customer's ledger, decided under the row lock.
             balances::last_seq.eq(balances::last_seq + 1),
         ))
-        .execute(conn)?;
-    let after = balance(conn, &p.customer_id, now)?;
-    if changed == 0 {
+        .returning(BALANCE_COLUMNS)
+        .get_result(conn)
+        .optional()?;
+    let Some(after) = after else {
+        let now_row = balance(conn, &p.customer_id, now)?;
         let overflows =
             |column: i64, change: i64| change > 0 && column.checked_add(change).is_none();
-        if overflows(after.available, p.points)
-            || overflows(after.pending, p.pending)
-            || overflows(after.negative, p.negative)
-            || overflows(after.lifetime_earned, earned)
-            || overflows(after.redeemed, redeemed)
-            || overflows(after.expired, expired)
+        if overflows(now_row.available, p.points)
+            || overflows(now_row.pending, p.pending)
+            || overflows(now_row.negative, p.negative)
+            || overflows(now_row.lifetime_earned, earned)
+            || overflows(now_row.redeemed, redeemed)
+            || overflows(now_row.expired, expired)
         {
             return Err(LedgerError::Overflow);
         }
         return Err(LedgerError::Insufficient {
             needed: -p.points.min(0),
-            available: after.available,
+            available: now_row.available,
         });
-    }
+    };
     let entry = EntryRow {
         id: uuid::Uuid::now_v7().to_string(),
         customer_id: p.customer_id,
@@ -234,7 +268,7 @@ pub fn post(
     diesel::insert_into(ledger_entries::table)
         .values(&entry)
         .execute(conn)?;
-    Ok(entry)
+    Ok((entry, after))
 }
 
 /// When points that become available at `from` expire: `expiry_months` later (0 = never).

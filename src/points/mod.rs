@@ -5,6 +5,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod routes;
 pub mod service;
+pub mod summary;
 pub mod warnings;
 
 use chrono::NaiveDateTime;

@@ -138,16 +138,25 @@ pub struct History {
 async fn balance(state: &AppState, customer_id: String) -> Result<BalanceResponse, ApiError> {
     let now = state.clock.now_naive();
     db::run(&state.pool, move |c| -> Result<_, ApiError> {
-        // A merged record's id reads the surviving customer's balance.
-        let customer_id = customers::repo::resolve(c, &customer_id)?
-            .ok_or_else(|| ApiError::not_found("Customer"))?
-            .id;
-        // Every customer has a balance row from creation on.
-        let row = ledger::find_balance(c, &customer_id)?
-            .ok_or_else(|| ApiError::not_found("Customer"))?;
-        let program = crate::program::repo::load(c)?;
-        let tier = crate::tiers::service::status(c, &customer_id, &program, now)?;
-        Ok(BalanceResponse::new(row, ledger::next_expiry(c, &customer_id)?).with_tier(tier))
+        let program = crate::cache::program(c)?;
+        let window = program.tier_window_months;
+        let found = match super::summary::read(c, &customer_id, now, window)? {
+            Some(found) => found,
+            None => {
+                // A merged record's id reads the surviving customer's balance.
+                let survivor = customers::repo::resolve(c, &customer_id)?
+                    .ok_or_else(|| ApiError::not_found("Customer"))?
+                    .id;
+                // Every customer has a balance row from creation on.
+                super::summary::read(c, &survivor, now, window)?
+                    .ok_or_else(|| ApiError::not_found("Customer"))?
+            }
+        };
+        let tiers = crate::cache::tiers(c)?;
+        // Without tiers nobody holds one (a customer's tier row references a tier).
+        let held = found.tier.filter(|_| !tiers.is_empty());
+        let tier = crate::tiers::service::status_from(&tiers, &program, held, found.qualifying);
+        Ok(BalanceResponse::new(found.balance, found.next_expiry).with_tier(tier))
     })
     .await
 }

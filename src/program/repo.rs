@@ -26,6 +26,7 @@ pub fn save(
     settings: &ProgramSettings,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::Program);
     let document = serde_json::to_string(settings)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let updated = diesel::update(program::table.find(1))

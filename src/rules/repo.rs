@@ -54,6 +54,7 @@ pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
 
 /// Inserts or replaces a rule.
 pub fn save(conn: &mut DbConnection, row: &RuleRow) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::EarningRules);
     let updated = diesel::update(earning_rules::table.find(&row.id))
         .set(row)
         .execute(conn)?;
@@ -67,5 +68,6 @@ pub fn save(conn: &mut DbConnection, row: &RuleRow) -> QueryResult<()> {
 
 /// Deletes a rule; false if there was none.
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    crate::cache::changed(crate::cache::Topic::EarningRules);
     Ok(diesel::delete(earning_rules::table.find(id)).execute(conn)? == 1)
 }

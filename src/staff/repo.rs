@@ -26,6 +26,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 
 /// Inserts a staff member.
 pub fn insert(conn: &mut DbConnection, row: &StaffRow) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::Staff);
     diesel::insert_into(staff::table)
         .values(row)
         .execute(conn)
@@ -62,6 +63,7 @@ pub fn update(
     active: bool,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
+    crate::cache::changed(crate::cache::Topic::Staff);
     diesel::update(staff::table.find(id))
         .set((
             staff::role.eq(role),

@@ -35,6 +35,7 @@ pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
 
 /// Inserts a tier.
 pub fn insert(conn: &mut DbConnection, row: &TierRow) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::Tiers);
     diesel::insert_into(tiers::table)
         .values(row)
         .execute(conn)
@@ -43,6 +44,7 @@ pub fn insert(conn: &mut DbConnection, row: &TierRow) -> QueryResult<()> {
 
 /// Writes every column of a tier.
 pub fn update(conn: &mut DbConnection, row: &TierRow) -> QueryResult<()> {
+    crate::cache::changed(crate::cache::Topic::Tiers);
     diesel::update(tiers::table.find(&row.id))
         .set(row)
         .execute(conn)
@@ -61,6 +63,7 @@ pub enum InUse {
 /// Deletes a tier nobody holds and no reward requires. The foreign key from
 /// `rewards.min_tier_id` backs the reward check up against a reward saved concurrently.
 pub fn delete_unused(conn: &mut DbConnection, id: &str) -> QueryResult<Result<(), InUse>> {
+    crate::cache::changed(crate::cache::Topic::Tiers);
     let held: i64 = customer_tiers::table
         .filter(customer_tiers::tier_id.eq(id))
         .count()

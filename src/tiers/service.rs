@@ -132,7 +132,7 @@ pub fn status(
     program: &ProgramSettings,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<TierStatus> {
-    let tiers = repo::all(conn)?;
+    let tiers = crate::cache::tiers(conn)?;
     let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
     // Without tiers nobody holds one (a customer's tier row references a tier).
     let current = if tiers.is_empty() {
@@ -140,10 +140,21 @@ pub fn status(
     } else {
         repo::of_customer(conn, customer_id)?
     };
+    Ok(status_from(&tiers, program, current, qualifying))
+}
+
+/// The tier and progress of a customer holding `current` with `qualifying` points.
+pub fn status_from(
+    tiers: &[TierRow],
+    program: &ProgramSettings,
+    current: Option<CustomerTierRow>,
+    qualifying: i64,
+) -> TierStatus {
     let tier = current
         .as_ref()
         .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id))
         .cloned();
+    let current = current.filter(|_| tier.is_some());
     let floor = tier.as_ref().map_or(-1, |t| t.threshold);
     let next = tiers
         .iter()
@@ -151,7 +162,7 @@ pub fn status(
         .min_by_key(|t| t.threshold)
         .cloned();
     let grace = u64::try_from(program.tier_grace_days).unwrap_or(0);
-    Ok(TierStatus {
+    TierStatus {
         points_to_next: next.as_ref().map(|n| (n.threshold - qualifying).max(0)),
         points_to_retain: tier.as_ref().map(|t| (t.threshold - qualifying).max(0)),
         review_at: current
@@ -162,7 +173,7 @@ pub fn status(
         tier,
         next,
         qualifying,
-    })
+    }
 }
 
 /// Customers reviewed per page.

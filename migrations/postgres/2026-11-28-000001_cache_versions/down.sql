@@ -1,0 +1,10 @@
+DROP TRIGGER customers_deleted_cache_version ON customers;
+DROP TRIGGER customers_cache_version ON customers;
+DROP TRIGGER staff_cache_version ON staff;
+DROP TRIGGER api_keys_cache_version ON api_keys;
+DROP TRIGGER surveys_cache_version ON surveys;
+DROP TRIGGER earning_rules_cache_version ON earning_rules;
+DROP TRIGGER tiers_cache_version ON tiers;
+DROP TRIGGER program_cache_version ON program;
+DROP FUNCTION patron_bump_cache_version();
+DROP TABLE cache_versions;
