@@ -148,11 +148,9 @@ where
         return db::write(conn, op);
     };
     let result = db::write(conn, |c| {
-        if let Some(stored) = find(c, key)? {
-            return replay(stored, key);
-        }
-        // Claim the key first: a concurrent twin blocks here until this transaction ends.
-        let claimed = diesel::insert_into(idempotency_keys::table)
+        // Claim the key (one statement): a concurrent twin waits here until this transaction
+        // ends, and a key used before is not claimed again.
+        let claim = diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::caller.eq(&key.caller),
                 idempotency_keys::idempotency_key.eq(&key.key),
@@ -161,16 +159,16 @@ where
                 idempotency_keys::response_body.eq(""),
                 idempotency_keys::created_at.eq(now),
             ))
-            .execute(c);
-        match claimed {
-            Ok(_) => {}
-            Err(e) if db::is_unique_violation(&e) => {
-                return Err(ApiError::conflict(
+            .on_conflict((idempotency_keys::caller, idempotency_keys::idempotency_key))
+            .do_nothing();
+        if crate::on_backend!(c, |c| claim.execute(c))? == 0 {
+            return match find(c, key)? {
+                Some(stored) => replay(stored, key),
+                None => Err(ApiError::conflict(
                     "idempotency_key_in_use",
                     "A request with this Idempotency-Key is still running",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+                )),
+            };
         }
         let outcome = match db::write(c, op) {
             Ok(outcome) => outcome,

@@ -220,7 +220,7 @@ fn save(conn: &mut DbConnection, row: &StatsRow) -> QueryResult<()> {
     Ok(())
 }
 
-/// Adds to one usage row, creating it on first use.
+/// Adds to one usage row, creating it on first use (one statement).
 fn add_usage(
     conn: &mut DbConnection,
     customer_id: &str,
@@ -230,30 +230,34 @@ fn add_usage(
     spent: i64,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let key = customer_usage::table.find((customer_id, dimension, value));
-    let current: Option<NaiveDateTime> =
-        key.select(customer_usage::last_at).first(conn).optional()?;
-    match current {
-        Some(last) => diesel::update(key)
-            .set((
-                customer_usage::purchases.eq(customer_usage::purchases + purchases),
-                customer_usage::spent_minor.eq(customer_usage::spent_minor + spent),
-                customer_usage::last_at.eq(last.max(at)),
-            ))
-            .execute(conn)
-            .map(drop),
-        None => diesel::insert_into(customer_usage::table)
-            .values(UsageRow {
-                customer_id: customer_id.to_owned(),
-                dimension: dimension.to_owned(),
-                value: value.to_owned(),
-                purchases,
-                spent_minor: spent,
-                last_at: at,
-            })
-            .execute(conn)
-            .map(drop),
-    }
+    use diesel::upsert::excluded;
+    let upsert = diesel::insert_into(customer_usage::table)
+        .values(UsageRow {
+            customer_id: customer_id.to_owned(),
+            dimension: dimension.to_owned(),
+            value: value.to_owned(),
+            purchases,
+            spent_minor: spent,
+            last_at: at,
+        })
+        .on_conflict((
+            customer_usage::customer_id,
+            customer_usage::dimension,
+            customer_usage::value,
+        ))
+        .do_update()
+        .set((
+            customer_usage::purchases
+                .eq(customer_usage::purchases + excluded(customer_usage::purchases)),
+            customer_usage::spent_minor
+                .eq(customer_usage::spent_minor + excluded(customer_usage::spent_minor)),
+            customer_usage::last_at.eq(diesel::dsl::case_when(
+                excluded(customer_usage::last_at).gt(customer_usage::last_at),
+                excluded(customer_usage::last_at),
+            )
+            .otherwise(customer_usage::last_at)),
+        ));
+    crate::on_backend!(conn, |c| upsert.execute(c)).map(drop)
 }
 
 fn created_at(conn: &mut DbConnection, customer_id: &str) -> QueryResult<NaiveDateTime> {
@@ -271,6 +275,17 @@ fn resegment(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let joined = created_at(conn, &row.customer_id)?;
+    resegment_joined(row, joined, settings, now);
+    Ok(())
+}
+
+/// [`resegment`] for a customer who joined at `joined`.
+fn resegment_joined(
+    row: &mut StatsRow,
+    joined: NaiveDateTime,
+    settings: &SegmentSettings,
+    now: NaiveDateTime,
+) {
     let (segment, review_at) = segment_of(row, joined, settings, now);
     if row.segment != segment.as_str() {
         row.segment = segment.as_str().to_owned();
@@ -278,27 +293,42 @@ fn resegment(
     }
     row.segment_review_at = review_at;
     row.updated_at = now;
-    Ok(())
 }
 
-/// Counts a new purchase: totals, first and last purchase, channels, stores and categories, and
-/// the segment. Call with the customer's balance row locked.
+/// Counts a new purchase of a customer who joined at `joined`: totals, first and last purchase,
+/// channels, stores and categories, and the segment. Call with the customer's balance row
+/// locked.
 pub fn purchase_recorded(
     conn: &mut DbConnection,
     purchase: &PurchaseRow,
     lines: &[LineRow],
     settings: &SegmentSettings,
+    joined: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let customer_id = &purchase.customer_id;
-    let mut row = load(conn, customer_id, now)?;
+    let stored = customer_stats::table
+        .find(customer_id)
+        .select(StatsRow::as_select())
+        .first(conn)
+        .optional()?;
+    let exists = stored.is_some();
+    let mut row = stored.unwrap_or_else(|| StatsRow::empty(customer_id, now));
     row.purchase_count += 1;
     row.spent_minor = row.spent_minor.saturating_add(purchase.total_minor);
     let at = purchase.occurred_at;
     row.first_purchase_at = Some(row.first_purchase_at.map_or(at, |f| f.min(at)));
     row.last_purchase_at = Some(row.last_purchase_at.map_or(at, |l| l.max(at)));
-    resegment(conn, &mut row, settings, now)?;
-    save(conn, &row)?;
+    resegment_joined(&mut row, joined, settings, now);
+    if exists {
+        diesel::update(customer_stats::table.find(customer_id))
+            .set(&row)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(customer_stats::table)
+            .values(&row)
+            .execute(conn)?;
+    }
     let total = purchase.total_minor;
     add_usage(
         conn,

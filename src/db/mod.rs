@@ -29,6 +29,19 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` on the connection underneath a [`DbConnection`], bound to `$c`, for statements
+/// that diesel builds for each backend but not for the two together (`ON CONFLICT`). The body
+/// is compiled once per backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// The query backend of [`DbConnection`], for boxed queries.
 pub type Backend = <DbConnection as Connection>::Backend;
 

@@ -136,42 +136,53 @@ pub fn consume_lots(
     amount: i64,
     spent_by: Option<(&str, &str)>,
 ) -> Result<(), PointsError> {
-    let lots: Vec<(String, i64)> = point_lots::table
-        .filter(point_lots::customer_id.eq(customer_id))
-        .filter(point_lots::status.eq("available"))
-        .filter(point_lots::remaining.gt(0))
-        .order((
-            point_lots::expires_at.is_null().asc(),
-            point_lots::expires_at.asc(),
-            point_lots::id.asc(),
-        ))
-        .select((point_lots::id, point_lots::remaining))
-        .load(c)?;
+    // The soonest-expiring lots first, a few at a time: spending reads the lots it takes from,
+    // not the customer's whole history. A lot taken whole drops out of the next batch.
+    const BATCH: i64 = 32;
     let mut left = amount;
-    for (id, remaining) in lots {
-        if left == 0 {
-            break;
-        }
-        let take = remaining.min(left);
-        let changed = diesel::update(
-            point_lots::table
-                .find(&id)
-                .filter(point_lots::remaining.ge(take)),
-        )
-        .set(point_lots::remaining.eq(point_lots::remaining - take))
-        .execute(c)?;
-        if changed == 1 {
-            left -= take;
-            if let Some((source_type, source_id)) = spent_by {
-                diesel::insert_into(lot_spends::table)
-                    .values((
-                        lot_spends::source_type.eq(source_type),
-                        lot_spends::source_id.eq(source_id),
-                        lot_spends::lot_id.eq(&id),
-                        lot_spends::points.eq(take),
-                    ))
-                    .execute(c)?;
+    while left > 0 {
+        let lots: Vec<(String, i64)> = point_lots::table
+            .filter(point_lots::customer_id.eq(customer_id))
+            .filter(point_lots::status.eq("available"))
+            .filter(point_lots::remaining.gt(0))
+            .order((
+                point_lots::expires_at.is_null().asc(),
+                point_lots::expires_at.asc(),
+                point_lots::id.asc(),
+            ))
+            .select((point_lots::id, point_lots::remaining))
+            .limit(BATCH)
+            .load(c)?;
+        let before = left;
+        for (id, remaining) in lots {
+            if left == 0 {
+                break;
             }
+            let take = remaining.min(left);
+            let changed = diesel::update(
+                point_lots::table
+                    .find(&id)
+                    .filter(point_lots::remaining.ge(take)),
+            )
+            .set(point_lots::remaining.eq(point_lots::remaining - take))
+            .execute(c)?;
+            if changed == 1 {
+                left -= take;
+                if let Some((source_type, source_id)) = spent_by {
+                    diesel::insert_into(lot_spends::table)
+                        .values((
+                            lot_spends::source_type.eq(source_type),
+                            lot_spends::source_id.eq(source_id),
+                            lot_spends::lot_id.eq(&id),
+                            lot_spends::points.eq(take),
+                        ))
+                        .execute(c)?;
+                }
+            }
+        }
+        if left == before {
+            // No lot left to take from.
+            break;
         }
     }
     if left > 0 {

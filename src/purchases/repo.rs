@@ -20,21 +20,29 @@ pub fn find_by_external_id(
         .optional()
 }
 
-/// Inserts a purchase and its lines.
-pub fn insert(
+/// Inserts a purchase and its lines unless a purchase with its `external_id` exists (also one
+/// a concurrent transaction is committing: the insert waits for it). Returns whether it inserted.
+pub fn insert_new(
     conn: &mut DbConnection,
     purchase: &PurchaseRow,
     lines: &[LineRow],
-) -> QueryResult<()> {
-    diesel::insert_into(purchases::table)
+) -> QueryResult<bool> {
+    let insert = diesel::insert_into(purchases::table)
         .values(purchase)
-        .execute(conn)?;
-    for line in lines {
-        diesel::insert_into(purchase_lines::table)
-            .values(line)
-            .execute(conn)?;
+        .on_conflict(purchases::external_id)
+        .do_nothing();
+    let inserted = crate::on_backend!(conn, |c| insert.execute(c))?;
+    if inserted == 0 {
+        return Ok(false);
     }
-    Ok(())
+    if !lines.is_empty() {
+        // One multi-row insert (at most 500 lines of 10 columns: within both backends' limits
+        // on bound parameters).
+        crate::on_backend!(conn, |c| diesel::insert_into(purchase_lines::table)
+            .values(lines)
+            .execute(c))?;
+    }
+    Ok(true)
 }
 
 /// Lines of several purchases, in line order.

@@ -328,12 +328,10 @@ async fn record(
                 lines,
                 lot,
                 balance,
+                next_expiry,
+                tier,
                 replayed,
             } = service::record(c, cmd.clone(), now.naive_utc())?;
-            let customer = purchase.customer_id.clone();
-            let next_expiry = crate::points::ledger::next_expiry(c, &customer)?;
-            let program = crate::program::repo::load(c)?;
-            let tier = crate::tiers::service::status(c, &customer, &program, now.naive_utc())?;
             let mut body = response(
                 purchase,
                 lines,

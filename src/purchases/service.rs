@@ -9,7 +9,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::points::ledger::{self, LedgerError, Posting};
 use crate::points::{BalanceRow, EntryKind, LotRow};
-use crate::program::{self, ProgramSettings};
+use crate::program::ProgramSettings;
 use crate::rewards::LocalizedText;
 use crate::{customers, rules, tiers};
 
@@ -70,6 +70,9 @@ pub enum PurchaseError {
     /// The points earned, or the balance after them, would not fit in a 64-bit integer.
     #[error("the points this purchase would earn do not fit in the customer's balance")]
     PointsOverflow,
+    /// The `external_id` is recorded already (the transaction is rolled back, then replayed).
+    #[error("the purchase is recorded already")]
+    AlreadyRecorded,
     /// Database failure.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -110,6 +113,7 @@ impl From<PurchaseError> for ApiError {
                 ApiError::unprocessable("points_overflow", err.to_string())
             }
             PurchaseError::Db(e) => e.into(),
+            PurchaseError::AlreadyRecorded => ApiError::internal(anyhow::anyhow!(err.to_string())),
         }
     }
 }
@@ -121,6 +125,10 @@ pub struct Recorded {
     pub lines: Vec<LineRow>,
     pub lot: Option<LotRow>,
     pub balance: BalanceRow,
+    /// The soonest expiry among the customer's available lots: (points, when).
+    pub next_expiry: Option<(i64, NaiveDateTime)>,
+    /// The customer's tier and progress.
+    pub tier: tiers::service::TierStatus,
     /// True when this call found the purchase already recorded by an identical earlier request.
     pub replayed: bool,
 }
@@ -136,7 +144,7 @@ pub struct Quote {
 fn resolve_customer(
     conn: &mut DbConnection,
     customer: &CustomerRef,
-) -> Result<String, PurchaseError> {
+) -> Result<customers::model::CustomerRow, PurchaseError> {
     // A merged record's id or external id names the surviving customer.
     let row = match customer {
         CustomerRef::Id(id) => customers::repo::resolve(conn, id)?,
@@ -146,13 +154,21 @@ fn resolve_customer(
     if row.erased_at.is_some() {
         return Err(PurchaseError::CustomerErased);
     }
-    Ok(row.id)
+    Ok(row)
+}
+
+/// What the quote of a purchase depends on besides the purchase: read under the balance lock
+/// when the purchase is recorded.
+struct Standing<'a> {
+    customer: &'a customers::model::CustomerRow,
+    tiers: &'a [tiers::TierRow],
+    held: Option<&'a tiers::CustomerTierRow>,
 }
 
 fn quote(
     conn: &mut DbConnection,
     program: &ProgramSettings,
-    customer_id: &str,
+    standing: &Standing<'_>,
     p: &NewPurchase,
 ) -> Result<Quote, PurchaseError> {
     if p.currency != program.currency {
@@ -169,14 +185,14 @@ fn quote(
             category: l.category.clone(),
         })
         .collect();
-    let (percent, tier) = tiers::service::multiplier(conn, customer_id)?;
+    let (percent, tier) = tiers::service::multiplier_of(standing.tiers, standing.held);
     let ctx = rules::Context {
         at: p.occurred_at,
         tier_id: tier.as_ref().map(|t| t.id.as_str()),
         store_id: p.store_id.as_deref(),
         channel: Some(&p.channel),
     };
-    let (multipliers, bonuses) = rules_for(conn, customer_id, p, ctx)?;
+    let (multipliers, bonuses) = rules_for(conn, standing.customer, p, ctx)?;
     let tier_bonus = tier.map(|t| earning::TierBonus {
         name: LocalizedText::from_stored(&t.name).resolve(Some("en")),
         percent,
@@ -206,18 +222,18 @@ fn quote(
 /// The line multipliers and bonuses of the active rules that admit this purchase.
 fn rules_for(
     conn: &mut DbConnection,
-    customer_id: &str,
+    customer: &customers::model::CustomerRow,
     p: &NewPurchase,
     ctx: rules::Context<'_>,
 ) -> Result<(Vec<earning::LineMultiplier>, Vec<earning::Bonus>), PurchaseError> {
-    let kinds = [
+    const KINDS: [&str; 4] = [
         "multiplier",
         "purchase_bonus",
         "first_purchase_bonus",
         "birthday_month_bonus",
     ];
     let mut bodies = Vec::new();
-    for row in rules::repo::active(conn, &kinds)? {
+    for row in crate::cache::active_rules(conn, &KINDS)?.iter() {
         let body = row.body()?;
         if body.admits(ctx) {
             bodies.push(body);
@@ -225,7 +241,6 @@ fn rules_for(
     }
     let mut multipliers = Vec::new();
     let mut bonuses = Vec::new();
-    let mut customer = None;
     for b in bodies {
         let rule = format!("rule:{}", b.name);
         let points = b.points.unwrap_or(0);
@@ -241,15 +256,8 @@ fn rules_for(
                 continue;
             }
             rules::RuleKind::PurchaseBonus => b.min_total_minor.is_some_and(|m| p.total_minor >= m),
-            rules::RuleKind::FirstPurchaseBonus => !repo::has_purchases(conn, customer_id)?,
-            rules::RuleKind::BirthdayMonthBonus => {
-                if customer.is_none() {
-                    customer = customers::repo::find(conn, customer_id)?;
-                }
-                customer
-                    .as_ref()
-                    .is_some_and(|c| birthday_month(c, p.occurred_at))
-            }
+            rules::RuleKind::FirstPurchaseBonus => !repo::has_purchases(conn, &customer.id)?,
+            rules::RuleKind::BirthdayMonthBonus => birthday_month(customer, p.occurred_at),
             rules::RuleKind::EventBonus => false,
         };
         if applies {
@@ -298,123 +306,199 @@ pub fn preview(
     p: &NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Quote, PurchaseError> {
-    let customer_id = resolve_customer(conn, &p.customer)?;
-    let program = program::repo::load(conn)?;
+    let customer = resolve_customer(conn, &p.customer)?;
+    let program = crate::cache::program(conn)?;
     check_age(&program, p, now)?;
-    quote(conn, &program, &customer_id, p)
+    let tiers = crate::cache::tiers(conn)?;
+    let held = tiers::service::held(conn, &customer.id, &tiers)?;
+    let standing = Standing {
+        customer: &customer,
+        tiers: &tiers,
+        held: held.as_ref(),
+    };
+    quote(conn, &program, &standing, p)
 }
 
 /// Records a purchase once; an identical retry gets the recorded purchase back.
+///
+/// The purchase is inserted with `ON CONFLICT DO NOTHING` on its `external_id`: a first request
+/// learns that it is new from the insert itself, and a retry (or a concurrent copy, which waits
+/// for the first to commit) learns that it is not and answers with the recorded purchase.
 pub fn record(
     conn: &mut DbConnection,
     p: NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Recorded, PurchaseError> {
-    let result = db::write(conn, |c| {
-        if let Some(existing) = repo::find_by_external_id(c, &p.external_id)? {
-            return replay(c, existing, &p, now);
-        }
-        let customer_id = resolve_customer(c, &p.customer)?;
-        // Decide under the customer's lock: the first-purchase bonus and the tier depend on
-        // history that a concurrent purchase of the same customer may be writing.
-        ledger::lock(c, &customer_id, now)?;
-        let program = program::repo::load(c)?;
-        check_age(&program, &p, now)?;
-        let q = quote(c, &program, &customer_id, &p)?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let breakdown =
-            serde_json::to_string(&q.earned.breakdown).unwrap_or_else(|_| "[]".to_owned());
-        let purchase = PurchaseRow {
-            id: id.clone(),
-            external_id: p.external_id.clone(),
-            customer_id: customer_id.clone(),
-            store_id: p.store_id.clone(),
-            channel: p.channel.clone(),
-            occurred_at: p.occurred_at,
-            currency: p.currency.clone(),
-            total_minor: p.total_minor,
-            points_earned: q.earned.total,
-            breakdown,
-            returned_minor: 0,
-            points_reversed: 0,
-            request_hash: p.request_hash.clone(),
-            created_at: now,
-        };
-        let lines: Vec<LineRow> = p
-            .lines
-            .iter()
-            .zip(&q.earned.line_points)
-            .enumerate()
-            .map(|(i, (l, points))| LineRow {
-                purchase_id: id.clone(),
-                line_no: i32::try_from(i).unwrap_or(i32::MAX),
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                category: l.category.clone(),
-                quantity: l.quantity,
-                unit_price_minor: l.unit_price_minor,
-                points: *points,
-                returned_quantity: 0,
-                points_reversed: 0,
-            })
-            .collect();
-        repo::insert(c, &purchase, &lines)?;
-        let lot = earn(c, &customer_id, &id, &q, now)?;
-        tiers::service::qualifying_changed(c, &customer_id, q.earned.total, now, &program, now)?;
-        crate::customers::stats::purchase_recorded(c, &purchase, &lines, &program.segments, now)?;
-        let items: i64 = lines.iter().map(|l| l.quantity).sum();
-        crate::timeline::record(
-            c,
-            crate::timeline::NewEvent {
-                customer_id: &customer_id,
-                kind: crate::timeline::Kind::Purchase,
-                channel: &purchase.channel,
-                summary: format!(
-                    "Purchase {}: {}{}{}",
-                    purchase.external_id,
-                    crate::timeline::money(purchase.total_minor, &purchase.currency),
-                    if lines.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {items} items")
-                    },
-                    purchase
-                        .store_id
-                        .as_deref()
-                        .map(|s| format!(" at store {s}"))
-                        .unwrap_or_default(),
-                ),
-                ref_type: "purchase",
-                ref_id: &purchase.id,
-                occurred_at: purchase.occurred_at,
-            },
-            now,
-        )?;
-        // One invitation per active post-purchase survey (a replay returned above).
-        crate::feedback::invitations::after_purchase(c, &purchase, now)?;
-        let balance = ledger::balance(c, &customer_id, now)?;
-        Ok(Recorded {
-            purchase,
-            lines,
-            lot,
-            balance,
-            replayed: false,
-        })
-    });
-    match result {
-        Err(PurchaseError::Db(e)) if db::is_unique_violation(&e) => {
-            // A concurrent copy of this request won the race; answer as a retry would be answered.
-            let existing =
-                repo::find_by_external_id(conn, &p.external_id)?.ok_or(PurchaseError::Db(e))?;
-            replay(conn, existing, &p, now)
-        }
-        other => other,
+    let err = match db::write(conn, |c| record_new(c, &p, now)) {
+        Ok(recorded) => return Ok(recorded),
+        Err(err) => err,
+    };
+    // Already recorded; or refused, which a retry of a recorded purchase never is (the customer
+    // may have been erased since, or `occurred_at` become too old).
+    let maybe_retry = match &err {
+        PurchaseError::AlreadyRecorded
+        | PurchaseError::UnknownCustomer
+        | PurchaseError::CustomerErased
+        | PurchaseError::CurrencyMismatch { .. }
+        | PurchaseError::TooOld { .. } => true,
+        PurchaseError::Db(e) => db::is_unique_violation(e),
+        _ => false,
+    };
+    if maybe_retry && let Some(existing) = repo::find_by_external_id(conn, &p.external_id)? {
+        return replay(conn, existing, &p, now);
     }
+    Err(err)
+}
+
+fn record_new(
+    c: &mut DbConnection,
+    p: &NewPurchase,
+    now: NaiveDateTime,
+) -> Result<Recorded, PurchaseError> {
+    let customer = resolve_customer(c, &p.customer)?;
+    let customer_id = customer.id.clone();
+    // Decide under the customer's lock: the first-purchase bonus and the tier depend on
+    // history that a concurrent purchase of the same customer may be writing.
+    let Some(locked) = ledger::lock_row(c, &customer_id, now)? else {
+        return Err(PurchaseError::UnknownCustomer);
+    };
+    let program = crate::cache::program(c)?;
+    check_age(&program, p, now)?;
+    let tiers = crate::cache::tiers(c)?;
+    let held = tiers::service::held(c, &customer_id, &tiers)?;
+    let standing = Standing {
+        customer: &customer,
+        tiers: &tiers,
+        held: held.as_ref(),
+    };
+    let q = quote(c, &program, &standing, p)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let breakdown = serde_json::to_string(&q.earned.breakdown).unwrap_or_else(|_| "[]".to_owned());
+    let purchase = PurchaseRow {
+        id: id.clone(),
+        external_id: p.external_id.clone(),
+        customer_id: customer_id.clone(),
+        store_id: p.store_id.clone(),
+        channel: p.channel.clone(),
+        occurred_at: p.occurred_at,
+        currency: p.currency.clone(),
+        total_minor: p.total_minor,
+        points_earned: q.earned.total,
+        breakdown,
+        returned_minor: 0,
+        points_reversed: 0,
+        request_hash: p.request_hash.clone(),
+        created_at: now,
+    };
+    let lines: Vec<LineRow> = p
+        .lines
+        .iter()
+        .zip(&q.earned.line_points)
+        .enumerate()
+        .map(|(i, (l, points))| LineRow {
+            purchase_id: id.clone(),
+            line_no: i32::try_from(i).unwrap_or(i32::MAX),
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            category: l.category.clone(),
+            quantity: l.quantity,
+            unit_price_minor: l.unit_price_minor,
+            points: *points,
+            returned_quantity: 0,
+            points_reversed: 0,
+        })
+        .collect();
+    if !repo::insert_new(c, &purchase, &lines)? {
+        return Err(PurchaseError::AlreadyRecorded);
+    }
+    let lot = earn(c, &customer, &locked, &id, &q, now)?;
+    tiers::service::qualifying_changed_for(
+        c,
+        &customer_id,
+        q.earned.total,
+        now,
+        &program,
+        &tiers,
+        held,
+        now,
+    )?;
+    crate::customers::stats::purchase_recorded(
+        c,
+        &purchase,
+        &lines,
+        &program.segments,
+        customer.created_at,
+        now,
+    )?;
+    let items: i64 = lines.iter().map(|l| l.quantity).sum();
+    crate::timeline::record(
+        c,
+        crate::timeline::NewEvent {
+            customer_id: &customer_id,
+            kind: crate::timeline::Kind::Purchase,
+            channel: &purchase.channel,
+            summary: format!(
+                "Purchase {}: {}{}{}",
+                purchase.external_id,
+                crate::timeline::money(purchase.total_minor, &purchase.currency),
+                if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {items} items")
+                },
+                purchase
+                    .store_id
+                    .as_deref()
+                    .map(|s| format!(" at store {s}"))
+                    .unwrap_or_default(),
+            ),
+            ref_type: "purchase",
+            ref_id: &purchase.id,
+            occurred_at: purchase.occurred_at,
+        },
+        now,
+    )?;
+    // One invitation per active post-purchase survey (a replay returned above).
+    crate::feedback::invitations::after_purchase(c, &purchase, now)?;
+    // The balance, tier and next expiry as this transaction leaves them, in one statement.
+    let (balance, next_expiry, tier) = standing_after(c, &customer_id, &program, now)?;
+    Ok(Recorded {
+        purchase,
+        lines,
+        lot,
+        balance,
+        next_expiry,
+        tier,
+        replayed: false,
+    })
+}
+
+/// The balance, next expiry and tier of the customer as they stand.
+fn standing_after(
+    c: &mut DbConnection,
+    customer_id: &str,
+    program: &ProgramSettings,
+    now: NaiveDateTime,
+) -> Result<
+    (
+        BalanceRow,
+        Option<(i64, NaiveDateTime)>,
+        tiers::service::TierStatus,
+    ),
+    PurchaseError,
+> {
+    let summary = crate::points::summary::read(c, customer_id, now, program.tier_window_months)?
+        .ok_or(PurchaseError::UnknownCustomer)?;
+    let tiers = crate::cache::tiers(c)?;
+    let held = summary.tier.filter(|_| !tiers.is_empty());
+    let tier = tiers::service::status_from(&tiers, program, held, summary.qualifying);
+    Ok((summary.balance, summary.next_expiry, tier))
 }
 
 fn earn(
     c: &mut DbConnection,
-    customer_id: &str,
+    customer: &customers::model::CustomerRow,
+    locked: &BalanceRow,
     purchase_id: &str,
     q: &Quote,
     now: NaiveDateTime,
@@ -426,7 +510,7 @@ fn earn(
     let pending = q.available_at > now;
     let lot = LotRow {
         id: uuid::Uuid::now_v7().to_string(),
-        customer_id: customer_id.to_owned(),
+        customer_id: customer.id.clone(),
         source_type: "purchase".to_owned(),
         source_id: purchase_id.to_owned(),
         points,
@@ -438,10 +522,10 @@ fn earn(
         expired: 0,
     };
     ledger::insert_lot(c, &lot)?;
-    ledger::post(
+    ledger::post_locked(
         c,
         Posting {
-            customer_id: customer_id.to_owned(),
+            customer_id: customer.id.clone(),
             kind: EntryKind::Earn,
             points: if pending { 0 } else { points },
             pending: if pending { points } else { 0 },
@@ -452,10 +536,12 @@ fn earn(
             note: None,
             expires_at: q.expires_at,
         },
+        locked,
         now,
     )?;
-    if !pending {
-        crate::referrals::maybe_pay(c, customer_id, purchase_id, now)?;
+    // Only a referred customer's first purchase pays the referral.
+    if !pending && customer.referred_by.is_some() {
+        crate::referrals::maybe_pay(c, &customer.id, purchase_id, now)?;
     }
     Ok(Some(lot))
 }
@@ -474,12 +560,15 @@ fn replay(
     }
     let lines = repo::lines_of(c, std::slice::from_ref(&existing.id))?;
     let lot = repo::lot_of(c, &existing.id)?;
-    let balance = ledger::balance(c, &existing.customer_id, now)?;
+    let program = crate::cache::program(c)?;
+    let (balance, next_expiry, tier) = standing_after(c, &existing.customer_id, &program, now)?;
     Ok(Recorded {
         purchase: existing,
         lines,
         lot,
         balance,
+        next_expiry,
+        tier,
         replayed: true,
     })
 }

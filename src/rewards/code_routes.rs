@@ -152,7 +152,9 @@ async fn redeem(
                 now,
             )?;
             // The code's owner: a merged record's id redeems for the surviving customer.
-            let next = ledger::next_expiry(c, &code.customer_id)?;
+            let window = crate::cache::program(c)?.tier_window_months;
+            let next = crate::points::summary::read(c, &code.customer_id, now, window)?
+                .and_then(|s| s.next_expiry);
             Outcome::json(
                 StatusCode::CREATED,
                 &RedemptionResponse {

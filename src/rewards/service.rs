@@ -143,7 +143,8 @@ pub fn redeem(
             return Err(RewardError::Unavailable);
         }
         // Serialises this customer's redemptions, so the limit below cannot be raced past.
-        ledger::lock(c, customer_id, now)?;
+        let locked = ledger::lock_row(c, customer_id, now)?
+            .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
         if !meets_tier(c, customer_id, reward.min_tier_id.as_deref())? {
             return Err(RewardError::TierRequired);
         }
@@ -171,7 +172,7 @@ pub fn redeem(
             cancelled_at: None,
             redeemed_store_id: store.map(str::to_owned),
         };
-        ledger::post(
+        let (_, balance) = ledger::post_locked(
             c,
             Posting {
                 customer_id: customer_id.to_owned(),
@@ -185,6 +186,7 @@ pub fn redeem(
                 note: None,
                 expires_at: None,
             },
+            &locked,
             now,
         )?;
         consume_lots(
@@ -214,7 +216,6 @@ pub fn redeem(
             },
             now,
         )?;
-        let balance = ledger::balance(c, customer_id, now)?;
         Ok(Redeemed {
             code,
             reward,

@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, Months, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 
 use super::{CustomerTierRow, TierRow};
 use crate::db::DbConnection;
@@ -149,20 +150,19 @@ pub fn add_qualifying(
     points: i64,
 ) -> QueryResult<()> {
     let month = month_of(at);
-    let key = qualifying_points::table.find((customer_id, &month));
-    let updated = diesel::update(key)
-        .set(qualifying_points::points.eq(qualifying_points::points + points))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(qualifying_points::table)
-            .values((
-                qualifying_points::customer_id.eq(customer_id),
-                qualifying_points::month.eq(&month),
-                qualifying_points::points.eq(points),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    let upsert = diesel::insert_into(qualifying_points::table)
+        .values((
+            qualifying_points::customer_id.eq(customer_id),
+            qualifying_points::month.eq(&month),
+            qualifying_points::points.eq(points),
+        ))
+        .on_conflict((qualifying_points::customer_id, qualifying_points::month))
+        .do_update()
+        .set(
+            qualifying_points::points
+                .eq(qualifying_points::points + excluded(qualifying_points::points)),
+        );
+    crate::on_backend!(conn, |c| upsert.execute(c)).map(drop)
 }
 
 /// Qualifying points in the window: this calendar month and the `window_months - 1` before it.

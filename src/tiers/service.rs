@@ -37,11 +37,32 @@ pub fn multiplier(
     conn: &mut DbConnection,
     customer_id: &str,
 ) -> diesel::QueryResult<(i64, Option<TierRow>)> {
-    let Some(current) = repo::of_customer(conn, customer_id)? else {
-        return Ok((100, None));
-    };
-    let tier = repo::find(conn, &current.tier_id)?;
-    Ok((tier.as_ref().map_or(100, |t| t.multiplier_percent), tier))
+    let tiers = crate::cache::tiers(conn)?;
+    let current = held(conn, customer_id, &tiers)?;
+    Ok(multiplier_of(&tiers, current.as_ref()))
+}
+
+/// The customer's tier row; without tiers nobody holds one (and nothing is read).
+pub fn held(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    tiers: &[TierRow],
+) -> diesel::QueryResult<Option<CustomerTierRow>> {
+    if tiers.is_empty() {
+        return Ok(None);
+    }
+    repo::of_customer(conn, customer_id)
+}
+
+/// The multiplier in percent (100 without a tier) and the tier of a customer holding `current`.
+pub fn multiplier_of(
+    tiers: &[TierRow],
+    current: Option<&CustomerTierRow>,
+) -> (i64, Option<TierRow>) {
+    let tier = current
+        .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id))
+        .cloned();
+    (tier.as_ref().map_or(100, |t| t.multiplier_percent), tier)
 }
 
 /// Records earned (positive) or reversed (negative) qualifying points in the month of `earned_at`,
@@ -55,20 +76,55 @@ pub fn qualifying_changed(
     program: &ProgramSettings,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
+    let tiers = crate::cache::tiers(conn)?;
+    let current = held(conn, customer_id, &tiers)?;
+    qualifying_changed_for(
+        conn,
+        customer_id,
+        points,
+        earned_at,
+        program,
+        &tiers,
+        current,
+        now,
+    )
+}
+
+/// [`qualifying_changed`] for a caller that already read the tiers and the customer's tier row
+/// under the balance lock.
+#[allow(clippy::too_many_arguments)]
+pub fn qualifying_changed_for(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    points: i64,
+    earned_at: NaiveDateTime,
+    program: &ProgramSettings,
+    tiers: &[TierRow],
+    current: Option<CustomerTierRow>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
     if points == 0 {
         return Ok(());
     }
     repo::add_qualifying(conn, customer_id, earned_at, points)?;
-    let tiers = repo::all(conn)?;
+    // A tier created through another instance within the last second may be held already and
+    // missing from this instance's copy: decide with the stored tiers then.
+    let reloaded;
+    let tiers = match &current {
+        Some(c) if !tiers.iter().any(|t| t.id == c.tier_id) => {
+            reloaded = repo::all(conn)?;
+            &reloaded[..]
+        }
+        _ => tiers,
+    };
     if tiers.is_empty() {
         return Ok(());
     }
     let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
-    let current = repo::of_customer(conn, customer_id)?;
     let current_tier = current
         .as_ref()
         .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id));
-    let earned = earned_tier(&tiers, qualifying);
+    let earned = earned_tier(tiers, qualifying);
     match (current_tier, earned) {
         (cur, Some(target)) if cur.is_none_or(|c| target.threshold > c.threshold) => {
             repo::set_customer_tier(
