@@ -1,21 +1,22 @@
 //! Load benchmark for Patron (see benches/README.md).
 //!
 //! Builds the release binary, starts it against SQLite and then PostgreSQL, loads customers,
-//! measures purchase recording, balance reads and 360° profile reads (for customers with short
-//! and with long purchase histories) over HTTP, reads the server's peak memory and
-//! compares the throughput with `pgbench` on the same machine. It prints figures and never
-//! asserts timings.
+//! measures purchase recording, reward redemptions, balance reads and 360° profile reads (for
+//! customers with short and with long purchase histories) over HTTP, counts the SQL statements
+//! each kind of request sends, reads the server's peak memory and compares the throughput with
+//! `pgbench` on the same machine. It prints figures and never asserts timings. A full run over
+//! both databases also writes what it printed to `benches/RESULTS.md`.
 //!
 //! `cargo bench --bench load [-- --quick] [--customers N] [--seconds S] [--clients C]
 //!  [--tokens N] [--profiles N] [--small-history N] [--large-history N] [--db sqlite|postgres|both]`
 
 use std::fmt::Write as _;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -28,10 +29,45 @@ const ADMIN_EMAIL: &str = "bench@example.com";
 const ADMIN_PASSWORD: &str = "bench-password-123";
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const POOL_SIZE: u32 = 16;
-/// Targets the summary checks the figures against.
-const TARGET_PURCHASE_RATIO: f64 = 0.5;
+/// Targets the summary checks the figures against (printed, never asserted).
+const TARGET_PURCHASE_RATIO: f64 = 0.6;
 const TARGET_READ_RATIO: f64 = 0.25;
 const TARGET_PURCHASE_P99_MS: f64 = 50.0;
+const TARGET_REDEMPTION_P99_MS: f64 = 20.0;
+/// Points a redemption costs, and points granted to each customer who redeems: enough for
+/// 10,000 redemptions each, far more than any phase makes.
+const REWARD_COST_POINTS: i64 = 100;
+const GRANTED_POINTS: i64 = 1_000_000;
+/// Requests of each kind sent one after another to count statements per request.
+const STATEMENT_REQUESTS: usize = 200;
+/// The server's counter of SQL statements on `GET /metrics`.
+const STATEMENTS_METRIC: &str = "patron_db_statements_total";
+
+// ---------------------------------------------------------------------------------------------
+// Output: printed as it comes and kept for benches/RESULTS.md
+// ---------------------------------------------------------------------------------------------
+
+/// Everything printed to stdout so far.
+static OUTPUT: Mutex<String> = Mutex::new(String::new());
+
+/// Prints `text` and keeps it in [`OUTPUT`].
+fn emit(text: &str) {
+    print!("{text}");
+    let _ = std::io::stdout().flush();
+    if let Ok(mut out) = OUTPUT.lock() {
+        out.push_str(text);
+    }
+}
+
+/// `println!` that also keeps the line for benches/RESULTS.md.
+macro_rules! out {
+    () => {
+        emit("\n")
+    };
+    ($($arg:tt)*) => {
+        emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -61,11 +97,12 @@ struct Options {
 
 const USAGE: &str = "\
 usage: cargo bench --bench load -- [options]
-  --quick             2,000 customers, 5 s per phase (smoke test)
+  --quick             2,000 customers, 5 s per phase (smoke test; never writes RESULTS.md)
   --customers N       customers to load (default 100000; env PATRON_BENCH_CUSTOMERS)
   --seconds S         seconds per measured phase (default 20; env PATRON_BENCH_SECONDS)
   --clients C         concurrent HTTP clients (default 16; env PATRON_BENCH_CLIENTS)
-  --tokens N          customers given a token for balance reads (default 1000)
+  --tokens N          customers in the sample given a token for balance reads and points
+                      for redemptions (default 1000)
   --profiles N        customers of each history size for profile reads (default 2; --quick 1)
   --small-history N   purchases of each small-history customer (default 10)
   --large-history N   purchases of each large-history customer (default 10000; --quick 1000)
@@ -173,7 +210,7 @@ fn cargo() -> String {
 /// Runs `cargo build --release` and returns the path of the `patron` binary.
 fn build_release() -> Result<PathBuf> {
     let root = crate_root();
-    println!("building the release binary (cargo build --release)…");
+    out!("building the release binary (cargo build --release)…");
     let started = Instant::now();
     let status = Command::new(cargo())
         .args(["build", "--release", "--bin", "patron"])
@@ -188,7 +225,7 @@ fn build_release() -> Result<PathBuf> {
         "the release binary is not at {}",
         bin.display()
     );
-    println!(
+    out!(
         "  built in {:.1} s: {}",
         started.elapsed().as_secs_f64(),
         bin.display()
@@ -270,6 +307,8 @@ impl Server {
             .env("PATRON_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PATRON__AUTH__API_KEY_REQUESTS_PER_SECOND", "1000000")
             .env("PATRON__AUTH__LOGIN_ATTEMPTS_PER_MINUTE", "1000")
+            // No background jobs: the statements counted per request are the requests' own.
+            .env("PATRON__SCHEDULER__ENABLED", "false")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -461,19 +500,19 @@ fn parse_tps(output: &str) -> Result<f64> {
 
 fn run_pgbench(admin_url: &str, seconds: u64, clients: usize) -> Result<PgBench> {
     let db = ScratchDb::create(admin_url, &format!("patron_pgbench_{}", std::process::id()))?;
-    println!("  pgbench -i -s 10 (initialising {})…", db.name);
+    out!("  pgbench -i -s 10 (initialising {})…", db.name);
     pgbench(&db.url, &["-i", "-s", "10", "-q"])?;
     let secs = seconds.to_string();
     let c = clients.to_string();
-    println!("  pgbench -c {c} -j 2 -T {secs} (tpcb-like)…");
+    out!("  pgbench -c {c} -j 2 -T {secs} (tpcb-like)…");
     let tpcb_tps = parse_tps(&pgbench(&db.url, &["-c", &c, "-j", "2", "-T", &secs])?)?;
-    println!("    tps = {tpcb_tps:.1}");
-    println!("  pgbench -S -c {c} -j 2 -T {secs} (select-only)…");
+    out!("    tps = {tpcb_tps:.1}");
+    out!("  pgbench -S -c {c} -j 2 -T {secs} (select-only)…");
     let select_tps = parse_tps(&pgbench(
         &db.url,
         &["-S", "-c", &c, "-j", "2", "-T", &secs],
     )?)?;
-    println!("    tps = {select_tps:.1}");
+    out!("    tps = {select_tps:.1}");
     Ok(PgBench {
         tpcb_tps,
         select_tps,
@@ -531,8 +570,14 @@ fn string_field(v: &Value, name: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("the response has no string `{name}`: {v}"))
 }
 
-/// Logs in as the admin, sets the program and creates an API key; returns the key.
-async fn set_up(client: &reqwest::Client, base: &str) -> Result<String> {
+/// What the set-up leaves: the admin's staff token and the API key the phases use.
+struct Credentials {
+    admin: String,
+    key: String,
+}
+
+/// Logs in as the admin, sets the program and creates an API key.
+async fn set_up(client: &reqwest::Client, base: &str) -> Result<Credentials> {
     let login = call(
         client,
         reqwest::Method::POST,
@@ -573,13 +618,16 @@ async fn set_up(client: &reqwest::Client, base: &str) -> Result<String> {
         Some(&json!({
             "name": "bench",
             "scopes": ["customers:read", "customers:write", "purchases:write",
-                       "points:read", "tokens:issue"]
+                       "points:read", "points:write", "rewards:redeem", "tokens:issue"]
         })),
         &[StatusCode::CREATED, StatusCode::OK],
     )
     .await
     .context("creating the API key")?;
-    string_field(&key, "key")
+    Ok(Credentials {
+        key: string_field(&key, "key")?,
+        admin,
+    })
 }
 
 /// Runs `count` jobs on `clients` workers (one HTTP client each); returns the results in order
@@ -654,7 +702,7 @@ impl PhaseStats {
     }
 
     fn print(&self, name: &str) {
-        println!(
+        out!(
             "  {name:<14} {:>9.1} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {:>7}   errors {}",
             self.per_second(),
             self.p50_ms,
@@ -662,9 +710,13 @@ impl PhaseStats {
             self.ok,
             self.errors
         );
-        if let Some(e) = &self.first_error {
-            println!("    first error: {e}");
-        }
+        print_first_error(self.first_error.as_deref());
+    }
+}
+
+fn print_first_error(e: Option<&str>) {
+    if let Some(e) = e {
+        out!("    first error: {e}");
     }
 }
 
@@ -677,7 +729,7 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     f64::from(sorted_us[rank.clamp(1, sorted_us.len()) - 1]) / 1000.0
 }
 
-/// What one measured request needs: a client, a random source and the worker's number.
+/// One request of a phase, given a client and a random seed.
 type Request = Arc<
     dyn Fn(
             reqwest::Client,
@@ -734,6 +786,14 @@ async fn measure(clients: usize, duration: Duration, request: Request) -> Result
     Ok(stats)
 }
 
+/// Measures `request` for `o.seconds` on `o.clients` workers and prints the figures.
+async fn run_phase(label: &str, o: &Options, request: Request) -> Result<PhaseStats> {
+    out!("  measuring {label} for {} s…", o.seconds);
+    let stats = measure(o.clients, Duration::from_secs(o.seconds), request).await?;
+    stats.print(label);
+    Ok(stats)
+}
+
 async fn expect_status(resp: reqwest::Response, expected: StatusCode) -> Result<()> {
     let status = resp.status();
     let body = resp.bytes().await.context("reading the response body")?;
@@ -747,6 +807,169 @@ async fn expect_status(resp: reqwest::Response, expected: StatusCode) -> Result<
 }
 
 // ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+/// An RFC 3339 time a second ago, so that a server clock slightly behind never sees the future.
+fn a_second_ago() -> String {
+    (chrono::Utc::now() - chrono::Duration::seconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `POST /v1/purchases` with a unique `external_id`, a random customer of `ids` and a random
+/// total of 1.00–1,000.00 USD (expects 201).
+fn purchase_requests(base: &Arc<str>, key: &Arc<str>, ids: Arc<Vec<String>>) -> Request {
+    let url = format!("{base}/v1/purchases");
+    let key = key.clone();
+    Arc::new(move |client, seed| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let body = json!({
+            "external_id": uuid::Uuid::now_v7().to_string(),
+            "customer_id": &ids[rng.random_range(0..ids.len())],
+            "channel": "store",
+            "occurred_at": a_second_ago(),
+            "currency": "USD",
+            "total_minor": rng.random_range(100..=100_000),
+        });
+        let req = client.post(&url).bearer_auth(&*key).json(&body);
+        Box::pin(async move {
+            expect_status(req.send().await.context("sending")?, StatusCode::CREATED).await
+        })
+    })
+}
+
+/// `POST /v1/customers/{id}/redemptions {"reward_id": …}` for a random customer of `ids`, each
+/// with its own `Idempotency-Key` (expects 201).
+fn redemption_requests(
+    base: &Arc<str>,
+    key: &Arc<str>,
+    ids: Arc<Vec<String>>,
+    reward_id: &str,
+) -> Request {
+    let urls: Arc<Vec<String>> = Arc::new(
+        ids.iter()
+            .map(|id| format!("{base}/v1/customers/{id}/redemptions"))
+            .collect(),
+    );
+    let key = key.clone();
+    let body = json!({ "reward_id": reward_id });
+    Arc::new(move |client, seed| {
+        let req = client
+            .post(&urls[(seed % urls.len() as u64) as usize])
+            .bearer_auth(&*key)
+            .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+            .json(&body);
+        Box::pin(async move {
+            expect_status(req.send().await.context("sending")?, StatusCode::CREATED).await
+        })
+    })
+}
+
+/// `GET url` with its bearer credential, for a random one of `targets` (expects 200).
+fn get_requests(targets: Vec<(String, Arc<str>)>) -> Request {
+    let targets = Arc::new(targets);
+    Arc::new(move |client, seed| {
+        let (url, bearer) = &targets[(seed % targets.len() as u64) as usize];
+        let req = client.get(url).bearer_auth(&**bearer);
+        Box::pin(async move {
+            expect_status(req.send().await.context("sending")?, StatusCode::OK).await
+        })
+    })
+}
+
+/// `GET /v1/customers/{id}/<what>` with the API key, for a random customer of `ids`.
+fn customer_gets(base: &Arc<str>, key: &Arc<str>, ids: &[String], what: &str) -> Request {
+    get_requests(
+        ids.iter()
+            .map(|id| (format!("{base}/v1/customers/{id}/{what}"), key.clone()))
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements per request
+// ---------------------------------------------------------------------------------------------
+
+/// Statements one kind of request sent, from the server's counter.
+#[derive(Debug, Clone, Default)]
+struct StatementCount {
+    /// `None` when the server does not export the counter.
+    per_request: Option<f64>,
+    errors: usize,
+}
+
+impl StatementCount {
+    fn show(&self) -> String {
+        match (self.per_request, self.errors) {
+            (None, _) => "n/a".to_owned(),
+            (Some(n), 0) => format!("{n:.1}"),
+            (Some(n), e) => format!("{n:.1} ({e} errors)"),
+        }
+    }
+}
+
+/// The value of [`STATEMENTS_METRIC`] on `GET /metrics`, if the server exports it.
+async fn statements_so_far(client: &reqwest::Client, base: &str) -> Option<f64> {
+    let resp = client.get(format!("{base}/metrics")).send().await.ok()?;
+    if resp.status() != StatusCode::OK {
+        return None;
+    }
+    let text = resp.text().await.ok()?;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(' ')?;
+            let name = name.split('{').next()?;
+            (name == STATEMENTS_METRIC)
+                .then(|| rest.split_whitespace().next()?.parse::<f64>().ok())
+                .flatten()
+        })
+        .reduce(|a, b| a + b)
+}
+
+/// Sends [`STATEMENT_REQUESTS`] requests of each kind one after another (one client, nothing
+/// else running) and prints how many statements each sent on average.
+async fn statement_phase(
+    base: &str,
+    kinds: Vec<(&'static str, Request)>,
+) -> Result<Vec<(&'static str, StatementCount)>> {
+    out!(
+        "  statements per request ({STATEMENT_REQUESTS} sequential requests of each kind, \
+         from {STATEMENTS_METRIC} on GET /metrics):"
+    );
+    let client = http_client()?;
+    let mut rng = StdRng::seed_from_u64(0x57a7);
+    let mut counts = Vec::with_capacity(kinds.len());
+    for (label, request) in kinds {
+        let mut count = StatementCount::default();
+        let mut first_error = None;
+        if let Some(before) = statements_so_far(&client, base).await {
+            for _ in 0..STATEMENT_REQUESTS {
+                if let Err(e) = request(client.clone(), rng.random()).await {
+                    count.errors += 1;
+                    first_error.get_or_insert_with(|| format!("{e:#}"));
+                }
+            }
+            count.per_request = statements_so_far(&client, base)
+                .await
+                .map(|after| (after - before) / STATEMENT_REQUESTS as f64);
+        }
+        out!("    {label:<46} {:>8}", count.show());
+        print_first_error(first_error.as_deref());
+        counts.push((label, count));
+    }
+    if counts.iter().all(|(_, c)| c.per_request.is_none()) {
+        out!("    (n/a: this server does not export {STATEMENTS_METRIC})");
+    } else {
+        out!(
+            "    (the scheduler is off; a cache refresh poll, a tiny query every few hundred ms, \
+             may add a fraction)"
+        );
+    }
+    Ok(counts)
+}
+
+// ---------------------------------------------------------------------------------------------
 // One database
 // ---------------------------------------------------------------------------------------------
 
@@ -757,12 +980,27 @@ struct DbResult {
     load_per_second: f64,
     load_errors: usize,
     purchases: PhaseStats,
+    redemptions: PhaseStats,
     reads: PhaseStats,
     profile_small: PhaseStats,
     profile_large: PhaseStats,
+    /// Statements per request, by kind of request, in the order of the statement phase.
+    statements: Vec<(&'static str, StatementCount)>,
     peak_kib: Option<u64>,
     rss_kib: Option<u64>,
 }
+
+/// Where a [`DbResult`] keeps one phase's figures.
+type PhaseOf = fn(&DbResult) -> &PhaseStats;
+
+/// The measured phases of a [`DbResult`], in the order they run, with their summary labels.
+const PHASES: [(&str, PhaseOf); 5] = [
+    ("purchases", |r| &r.purchases),
+    ("redemptions", |r| &r.redemptions),
+    ("balance reads", |r| &r.reads),
+    ("profile reads, small history", |r| &r.profile_small),
+    ("profile reads, large history", |r| &r.profile_large),
+];
 
 async fn bench_database(
     name: &'static str,
@@ -771,13 +1009,14 @@ async fn bench_database(
     work_dir: &Path,
     o: &Options,
 ) -> Result<DbResult> {
-    println!("\n== {name} ==");
+    out!("\n== {name} ==");
     let client = http_client()?;
     let mut server = Server::start(bin, database_url, work_dir)?;
     server.wait_ready(&client).await?;
-    println!("  server pid {} ready at {}", server.pid(), server.base);
+    out!("  server pid {} ready at {}", server.pid(), server.base);
     let base: Arc<str> = Arc::from(server.base.as_str());
-    let key: Arc<str> = Arc::from(set_up(&client, &base).await?.as_str());
+    let credentials = set_up(&client, &base).await?;
+    let key: Arc<str> = Arc::from(credentials.key.as_str());
 
     // Load customers.
     let nonce = random_secret(6);
@@ -807,31 +1046,31 @@ async fn bench_database(
     };
     let load_secs = started.elapsed().as_secs_f64();
     let load_per_second = ids.len() as f64 / load_secs.max(1e-9);
-    println!(
+    out!(
         "  loaded {} customers in {:.1} s: {:.1} customers/s ({} errors)",
         ids.len(),
         load_secs,
         load_per_second,
         load_errors
     );
-    if let Some(e) = first_error {
-        println!("    first error: {e}");
-    }
+    print_first_error(first_error.as_deref());
     anyhow::ensure!(!ids.is_empty(), "no customer could be created");
     let ids: Arc<Vec<String>> = Arc::new(ids);
 
-    // Customer tokens for a sample.
-    let sample = o.tokens.min(ids.len());
+    // A sample of customers, spread over the load: they get tokens for the balance reads and
+    // points for the redemptions.
+    let stride = (ids.len() / o.tokens.min(ids.len())).max(1);
+    let sample: Arc<Vec<String>> = Arc::new(
+        (0..o.tokens.min(ids.len()))
+            .map(|i| ids[(i * stride) % ids.len()].clone())
+            .collect(),
+    );
     let (tokens, token_errors, first_error) = {
         let base = base.clone();
         let key = key.clone();
-        let ids = ids.clone();
-        let stride = (ids.len() / sample).max(1);
-        run_jobs(sample, o.clients, move |client, i| {
-            let url = format!(
-                "{base}/v1/customers/{}/tokens",
-                ids[(i * stride) % ids.len()]
-            );
+        let sample = sample.clone();
+        run_jobs(sample.len(), o.clients, move |client, i| {
+            let url = format!("{base}/v1/customers/{}/tokens", sample[i]);
             let key = key.clone();
             async move {
                 let v = call(
@@ -848,74 +1087,60 @@ async fn bench_database(
         })
         .await?
     };
-    println!(
+    out!(
         "  minted {} customer tokens ({} errors)",
         tokens.len(),
         token_errors
     );
-    if let Some(e) = first_error {
-        println!("    first error: {e}");
-    }
+    print_first_error(first_error.as_deref());
     anyhow::ensure!(!tokens.is_empty(), "no customer token could be minted");
-    let tokens: Arc<Vec<String>> = Arc::new(tokens);
-    let duration = Duration::from_secs(o.seconds);
 
-    // Purchases.
-    println!("  measuring purchases for {} s…", o.seconds);
-    let purchases = {
-        let url = format!("{base}/v1/purchases");
-        let key = key.clone();
-        let ids = ids.clone();
-        let request: Request = Arc::new(move |client, seed| {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let customer = &ids[rng.random_range(0..ids.len())];
-            // A second ago, so that a server clock slightly behind never sees the future.
-            let occurred_at = (chrono::Utc::now() - chrono::Duration::seconds(1))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let body = json!({
-                "external_id": uuid::Uuid::now_v7().to_string(),
-                "customer_id": customer,
-                "channel": "store",
-                "occurred_at": occurred_at,
-                "currency": "USD",
-                "total_minor": rng.random_range(100..=100_000),
-            });
-            let req = client.post(&url).bearer_auth(&*key).json(&body);
-            Box::pin(async move {
-                expect_status(req.send().await.context("sending")?, StatusCode::CREATED).await
-            })
-        });
-        measure(o.clients, duration, request).await?
-    };
-    purchases.print("purchases");
+    let purchase = purchase_requests(&base, &key, ids.clone());
+    let purchases = run_phase("purchases", o, purchase.clone()).await?;
 
-    // Balance reads.
-    println!("  measuring balance reads for {} s…", o.seconds);
-    let reads = {
-        let url = format!("{base}/v1/me/points");
-        let tokens = tokens.clone();
-        let request: Request = Arc::new(move |client, seed| {
-            let token = &tokens[(seed % tokens.len() as u64) as usize];
-            let req = client.get(&url).bearer_auth(token);
-            Box::pin(async move {
-                expect_status(req.send().await.context("sending")?, StatusCode::OK).await
-            })
-        });
-        measure(o.clients, duration, request).await?
-    };
-    reads.print("balance reads");
+    let reward_id =
+        prepare_redemptions(&client, &base, &credentials.admin, &key, &sample, o).await?;
+    let redemption = redemption_requests(&base, &key, sample.clone(), &reward_id);
+    let redemptions = run_phase("redemptions", o, redemption.clone()).await?;
+
+    let me_points = format!("{base}/v1/me/points");
+    let balance_read = get_requests(
+        tokens
+            .iter()
+            .map(|t| (me_points.clone(), Arc::from(t.as_str())))
+            .collect(),
+    );
+    let reads = run_phase("balance reads", o, balance_read.clone()).await?;
 
     // Profiles of customers with short and long histories.
     let small = history_customers(&base, &key, o, "small", o.small_history).await?;
     let large = history_customers(&base, &key, o, "large", o.large_history).await?;
-    println!("  measuring profile reads for {} s each…", o.seconds);
-    let profile_small = measure(o.clients, duration, profile_reads(&base, &key, small)).await?;
-    profile_small.print("profile small");
-    let profile_large = measure(o.clients, duration, profile_reads(&base, &key, large)).await?;
-    profile_large.print("profile large");
+    let profile_small_read = customer_gets(&base, &key, &small, "profile");
+    let profile_small = run_phase("profile small", o, profile_small_read.clone()).await?;
+    let profile_large = run_phase(
+        "profile large",
+        o,
+        customer_gets(&base, &key, &large, "profile"),
+    )
+    .await?;
+
+    let statements = statement_phase(
+        &base,
+        vec![
+            ("purchase", purchase),
+            ("redemption", redemption),
+            ("balance read (/v1/me/points)", balance_read),
+            (
+                "customer balance (/v1/customers/{id}/points)",
+                customer_gets(&base, &key, &sample, "points"),
+            ),
+            ("profile read, small history", profile_small_read),
+        ],
+    )
+    .await?;
 
     let (peak_kib, rss_kib) = server.memory_kib();
-    println!(
+    out!(
         "  server memory: peak (VmHWM) {}, now (VmRSS) {}",
         mib(peak_kib),
         mib(rss_kib)
@@ -927,12 +1152,73 @@ async fn bench_database(
         load_per_second,
         load_errors,
         purchases,
+        redemptions,
         reads,
         profile_small,
         profile_large,
+        statements,
         peak_kib,
         rss_kib,
     })
+}
+
+/// Creates a reward costing [`REWARD_COST_POINTS`] as the admin (a gift, unlimited stock,
+/// active) and gives each of `customers` [`GRANTED_POINTS`] points with an adjustment, so that
+/// the redemptions never run short; returns the reward's id.
+async fn prepare_redemptions(
+    client: &reqwest::Client,
+    base: &Arc<str>,
+    admin: &str,
+    key: &Arc<str>,
+    customers: &Arc<Vec<String>>,
+    o: &Options,
+) -> Result<String> {
+    let reward = call(
+        client,
+        reqwest::Method::POST,
+        &format!("{base}/v1/rewards"),
+        Some(admin),
+        Some(&json!({
+            "name": {"en": "Free coffee", "fa": "قهوهٔ رایگان", "ar": "قهوة مجانية"},
+            "description": {"en": "One coffee of any size"},
+            "kind": "gift",
+            "cost_points": REWARD_COST_POINTS,
+            "active": true
+        })),
+        &[StatusCode::CREATED],
+    )
+    .await
+    .context("creating the reward")?;
+    let reward_id = string_field(&reward, "id")?;
+    let started = Instant::now();
+    let (granted, errors, first_error) = {
+        let base = base.clone();
+        let key = key.clone();
+        let customers = customers.clone();
+        run_jobs(customers.len(), o.clients, move |client, i| {
+            let req = client
+                .post(format!(
+                    "{base}/v1/customers/{}/points/adjustments",
+                    customers[i]
+                ))
+                .bearer_auth(&*key)
+                .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                .json(&json!({"points": GRANTED_POINTS, "reason": "load benchmark"}));
+            async move {
+                expect_status(req.send().await.context("sending")?, StatusCode::CREATED).await?;
+                Ok(String::new())
+            }
+        })
+        .await?
+    };
+    out!(
+        "  reward of {REWARD_COST_POINTS} points created; {} customers given {GRANTED_POINTS} points each in {:.1} s ({errors} errors)",
+        granted.len(),
+        started.elapsed().as_secs_f64()
+    );
+    print_first_error(first_error.as_deref());
+    anyhow::ensure!(!granted.is_empty(), "no customer could be given points");
+    Ok(reward_id)
 }
 
 /// Creates `o.profiles` customers with `history` purchases each (lines in three categories,
@@ -969,8 +1255,7 @@ async fn history_customers(
             let customer = ids[i % ids.len()].clone();
             let base = base.clone();
             let key = key.clone();
-            let occurred_at = (chrono::Utc::now() - chrono::Duration::seconds(1))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let occurred_at = a_second_ago();
             let category = ["coffee", "tea", "cups"][i % 3];
             let body = json!({
                 "external_id": uuid::Uuid::now_v7().to_string(),
@@ -1002,32 +1287,13 @@ async fn history_customers(
         })
         .await?
     };
-    println!(
+    out!(
         "  {} customers with {history} purchases each ({label}) loaded in {:.1} s ({errors} errors)",
         o.profiles,
         started.elapsed().as_secs_f64()
     );
-    if let Some(e) = first_error {
-        println!("    first error: {e}");
-    }
+    print_first_error(first_error.as_deref());
     Ok(ids)
-}
-
-/// `GET /v1/customers/{id}/profile` for one of `ids`, chosen at random.
-fn profile_reads(base: &Arc<str>, key: &Arc<str>, ids: Vec<String>) -> Request {
-    let urls: Arc<Vec<String>> = Arc::new(
-        ids.iter()
-            .map(|id| format!("{base}/v1/customers/{id}/profile"))
-            .collect(),
-    );
-    let key = key.clone();
-    Arc::new(move |client, seed| {
-        let url = &urls[(seed % urls.len() as u64) as usize];
-        let req = client.get(url).bearer_auth(&*key);
-        Box::pin(async move {
-            expect_status(req.send().await.context("sending")?, StatusCode::OK).await
-        })
-    })
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -1045,13 +1311,48 @@ fn ratio(a: f64, b: Option<f64>) -> Option<f64> {
     b.filter(|b| *b > 0.0).map(|b| a / b)
 }
 
-fn fmt_ratio(r: Option<f64>, target: f64) -> String {
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "missed" }
+}
+
+/// A ratio against its target (at least `target`).
+fn ratio_target(r: Option<f64>, target: f64) -> String {
     match r {
-        Some(r) => format!(
-            "{r:.2} ({} {target})",
-            if r >= target { "meets ≥" } else { "below" }
-        ),
+        Some(r) => format!("{r:.2} {}", met(r >= target)),
         None => "n/a (no pgbench)".to_owned(),
+    }
+}
+
+/// A latency against its target (under `target_ms`).
+fn latency_target(ms: f64, target_ms: f64) -> String {
+    format!("{ms:.2} ms {}", met(ms < target_ms))
+}
+
+const LABEL_WIDTH: usize = 46;
+const COLUMN_WIDTH: usize = 20;
+
+/// A table with one column per database.
+struct Table<'a> {
+    text: String,
+    results: &'a [DbResult],
+}
+
+impl<'a> Table<'a> {
+    fn new(results: &'a [DbResult]) -> Self {
+        let mut text = " ".repeat(LABEL_WIDTH);
+        for r in results {
+            let _ = write!(text, "{:>COLUMN_WIDTH$}", r.name);
+        }
+        text.push('\n');
+        Self { text, results }
+    }
+
+    fn row(&mut self, label: &str, cell: impl Fn(&DbResult) -> String) {
+        let _ = write!(self.text, "{label:<LABEL_WIDTH$}");
+        for r in self.results {
+            let _ = write!(self.text, "{:>COLUMN_WIDTH$}", cell(r));
+        }
+        self.text.push('\n');
     }
 }
 
@@ -1076,74 +1377,48 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
         "This machine has {cores} cores; the HTTP clients, the Patron server and PostgreSQL all share them."
     );
     let _ = writeln!(s);
-    let header = format!(
-        "{:<34}{}",
-        "",
-        results
-            .iter()
-            .map(|r| format!("{:>20}", r.name))
-            .collect::<String>()
-    );
-    let _ = writeln!(s, "{header}");
-    let row = |s: &mut String, label: &str, f: &dyn Fn(&DbResult) -> String| {
-        let _ = writeln!(
-            s,
-            "{label:<34}{}",
-            results
-                .iter()
-                .map(|r| format!("{:>20}", f(r)))
-                .collect::<String>()
-        );
-    };
-    row(&mut s, "customers loaded", &|r| r.customers.to_string());
-    row(&mut s, "customer load rate (/s)", &|r| {
+
+    let mut t = Table::new(results);
+    t.row("customers loaded", |r| r.customers.to_string());
+    t.row("customer load rate (/s)", |r| {
         format!("{:.1}", r.load_per_second)
     });
-    row(&mut s, "customer load errors", &|r| {
-        r.load_errors.to_string()
-    });
-    row(&mut s, "purchases/s", &|r| {
-        format!("{:.1}", r.purchases.per_second())
-    });
-    row(&mut s, "purchase p50 (ms)", &|r| {
-        format!("{:.2}", r.purchases.p50_ms)
-    });
-    row(&mut s, "purchase p99 (ms)", &|r| {
-        format!("{:.2}", r.purchases.p99_ms)
-    });
-    row(&mut s, "purchase errors", &|r| {
-        r.purchases.errors.to_string()
-    });
-    row(&mut s, "balance reads/s", &|r| {
-        format!("{:.1}", r.reads.per_second())
-    });
-    row(&mut s, "balance read p50 (ms)", &|r| {
-        format!("{:.2}", r.reads.p50_ms)
-    });
-    row(&mut s, "balance read p99 (ms)", &|r| {
-        format!("{:.2}", r.reads.p99_ms)
-    });
-    row(&mut s, "balance read errors", &|r| {
-        r.reads.errors.to_string()
-    });
-    row(&mut s, "profile reads/s, small history", &|r| {
-        format!("{:.1}", r.profile_small.per_second())
-    });
-    row(&mut s, "profile p99 (ms), small history", &|r| {
-        format!("{:.2}", r.profile_small.p99_ms)
-    });
-    row(&mut s, "profile reads/s, large history", &|r| {
-        format!("{:.1}", r.profile_large.per_second())
-    });
-    row(&mut s, "profile p99 (ms), large history", &|r| {
-        format!("{:.2}", r.profile_large.p99_ms)
-    });
-    row(&mut s, "profile errors (small + large)", &|r| {
-        (r.profile_small.errors + r.profile_large.errors).to_string()
-    });
-    row(&mut s, "server peak memory (VmHWM)", &|r| mib(r.peak_kib));
-    row(&mut s, "server memory at end (VmRSS)", &|r| mib(r.rss_kib));
+    t.row("customer load errors", |r| r.load_errors.to_string());
+    for (label, phase) in PHASES {
+        t.row(&format!("{label}/s"), |r| {
+            format!("{:.1}", phase(r).per_second())
+        });
+        t.row(&format!("{label} p50 (ms)"), |r| {
+            format!("{:.2}", phase(r).p50_ms)
+        });
+        t.row(&format!("{label} p99 (ms)"), |r| {
+            format!("{:.2}", phase(r).p99_ms)
+        });
+        t.row(&format!("{label} errors"), |r| phase(r).errors.to_string());
+    }
+    t.row("server peak memory (VmHWM)", |r| mib(r.peak_kib));
+    t.row("server memory at end (VmRSS)", |r| mib(r.rss_kib));
+    s.push_str(&t.text);
     let _ = writeln!(s);
+
+    let _ = writeln!(
+        s,
+        "SQL statements per request ({STATEMENT_REQUESTS} sequential requests of each kind, scheduler off;\n\
+         a cache refresh poll may add a fraction):"
+    );
+    let mut t = Table::new(results);
+    if let Some(first) = results.first() {
+        for (i, (label, _)) in first.statements.iter().enumerate() {
+            t.row(label, |r| {
+                r.statements
+                    .get(i)
+                    .map_or_else(|| "n/a".to_owned(), |(_, c)| c.show())
+            });
+        }
+    }
+    s.push_str(&t.text);
+    let _ = writeln!(s);
+
     match pg {
         Some(p) => {
             let _ = writeln!(
@@ -1156,41 +1431,46 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
             let _ = writeln!(s, "pgbench: not run (PostgreSQL unreachable or skipped)");
         }
     }
-    for r in results {
-        let _ = writeln!(s, "{}:", r.name);
-        let _ = writeln!(
-            s,
-            "  purchases/s ÷ pgbench tpcb-like tps       = {}",
-            fmt_ratio(
+    let _ = writeln!(
+        s,
+        "Targets (they apply to PostgreSQL; SQLite is shown for information):"
+    );
+    let mut t = Table::new(results);
+    t.row(
+        &format!("purchases/s ÷ pgbench tpcb-like ≥ {TARGET_PURCHASE_RATIO}"),
+        |r| {
+            ratio_target(
                 ratio(r.purchases.per_second(), pg.map(|p| p.tpcb_tps)),
-                TARGET_PURCHASE_RATIO
+                TARGET_PURCHASE_RATIO,
             )
-        );
-        let _ = writeln!(
-            s,
-            "  balance reads/s ÷ pgbench select-only tps = {}",
-            fmt_ratio(
+        },
+    );
+    t.row(
+        &format!("balance reads/s ÷ pgbench select-only ≥ {TARGET_READ_RATIO}"),
+        |r| {
+            ratio_target(
                 ratio(r.reads.per_second(), pg.map(|p| p.select_tps)),
-                TARGET_READ_RATIO
+                TARGET_READ_RATIO,
             )
-        );
-        let _ = writeln!(
-            s,
-            "  purchase p99 < {TARGET_PURCHASE_P99_MS} ms                      = {} ({:.2} ms)",
-            if r.purchases.p99_ms < TARGET_PURCHASE_P99_MS {
-                "yes"
-            } else {
-                "no"
-            },
-            r.purchases.p99_ms
-        );
-    }
+        },
+    );
+    t.row(
+        &format!("purchase p99 < {TARGET_PURCHASE_P99_MS} ms"),
+        |r| latency_target(r.purchases.p99_ms, TARGET_PURCHASE_P99_MS),
+    );
+    t.row(
+        &format!("redemption p99 < {TARGET_REDEMPTION_P99_MS} ms"),
+        |r| latency_target(r.redemptions.p99_ms, TARGET_REDEMPTION_P99_MS),
+    );
+    s.push_str(&t.text);
+    let _ = writeln!(s);
+
     for r in results {
         let throughput = r.profile_small.per_second() / r.profile_large.per_second().max(1e-9);
         let p99 = r.profile_large.p99_ms / r.profile_small.p99_ms.max(1e-9);
         let _ = writeln!(
             s,
-            "{}: profile, {} vs {} purchases: small/large reads/s = {throughput:.2}, large/small p99 = {p99:.2} ({})",
+            "{}: profile, {} vs {} purchases: small/large reads/s = {throughput:.2}, large/small p99 = {p99:.2} ({}within 2×)",
             r.name,
             o.small_history,
             o.large_history,
@@ -1207,6 +1487,32 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
     s
 }
 
+/// benches/RESULTS.md: the date, the machine's cores, the options and everything printed.
+fn results_markdown(started: chrono::DateTime<chrono::Utc>, output: &str) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // `cargo bench` passes `--bench` to every benchmark binary.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let options = if args.is_empty() {
+        "none (the defaults)".to_owned()
+    } else {
+        format!("`{}`", args.join(" "))
+    };
+    format!(
+        "# Patron load benchmark: results of the last full run\n\n\
+         Written by `cargo bench --bench load` at the end of every run that is not `--quick` and \
+         covers both databases (see benches/README.md).\n\n\
+         - Run started: {} UTC\n\
+         - CPU cores: {cores}\n\
+         - Options: {options}\n\n\
+         ```text\n{}\n```\n",
+        started.format("%Y-%m-%d %H:%M:%S"),
+        output.trim_matches('\n')
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -1217,6 +1523,7 @@ fn postgres_reachable(url: &str) -> Result<()> {
 
 fn main() -> Result<()> {
     let o = parse_options()?;
+    let started = chrono::Utc::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -1246,7 +1553,7 @@ fn main() -> Result<()> {
                      (set PATRON_BENCH_POSTGRES_URL): {e:#}",
                     o.postgres_url
                 );
-                println!("\n{msg}");
+                out!("\n{msg}");
                 notes.push(msg);
             }
             Ok(()) => {
@@ -1273,7 +1580,7 @@ fn main() -> Result<()> {
                         notes.push(format!("the PostgreSQL run failed: {e:#}"));
                     }
                 }
-                println!("\n== pgbench ==");
+                out!("\n== pgbench ==");
                 match run_pgbench(&o.postgres_url, o.seconds, o.clients) {
                     Ok(p) => pg = Some(p),
                     Err(e) => {
@@ -1288,6 +1595,22 @@ fn main() -> Result<()> {
     if results.is_empty() {
         bail!("no database run completed:\n{}", notes.join("\n"));
     }
-    print!("{}", summary(&o, &results, pg, &notes));
+    emit(&summary(&o, &results, pg, &notes));
+    let both_ran = ["SQLite", "PostgreSQL"]
+        .iter()
+        .all(|name| results.iter().any(|r| r.name == *name));
+    if !o.quick && both_ran {
+        write_results(started);
+    }
     Ok(())
+}
+
+/// Writes everything printed to benches/RESULTS.md; a failure is reported, never fatal.
+fn write_results(started: chrono::DateTime<chrono::Utc>) {
+    let path = crate_root().join("benches").join("RESULTS.md");
+    let output = OUTPUT.lock().map(|o| o.clone()).unwrap_or_default();
+    match std::fs::write(&path, results_markdown(started, &output)) {
+        Ok(()) => println!("\nwrote {}", path.display()),
+        Err(e) => eprintln!("warning: could not write {}: {e}", path.display()),
+    }
 }
