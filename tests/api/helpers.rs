@@ -25,6 +25,12 @@ pub enum TestDb {
         schema: String,
         url: String,
     },
+    /// Another test app's database, reached by URL only: never created or dropped here (its owner
+    /// drops it), so a second instance can run on it.
+    Borrowed {
+        url: String,
+        postgres: bool,
+    },
 }
 
 impl TestDb {
@@ -59,11 +65,15 @@ impl TestDb {
         match self {
             TestDb::Sqlite(_, url) => url,
             TestDb::Postgres { url, .. } => url,
+            TestDb::Borrowed { url, .. } => url,
         }
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self, TestDb::Postgres { .. })
+        matches!(
+            self,
+            TestDb::Postgres { .. } | TestDb::Borrowed { postgres: true, .. }
+        )
     }
 }
 
@@ -138,6 +148,41 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             clock,
+            pool,
+            jobs,
+            admin: Default::default(),
+            db,
+        }
+    }
+
+    /// A second instance of the app on this app's database, with the same clock, as when several
+    /// instances run behind a load balancer. It logs its own admin in; the database stays this
+    /// app's (the sibling never drops it).
+    pub async fn sibling(&self) -> TestApp {
+        self.sibling_with(|_| {}).await
+    }
+
+    /// [`Self::sibling`] with changed settings.
+    pub async fn sibling_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb::Borrowed {
+            url: self.db.url().to_owned(),
+            postgres: self.db.is_postgres(),
+        };
+        let mut s = settings(&db);
+        tweak(&mut s);
+        let app = Application::build(s, self.clock.clone())
+            .await
+            .expect("sibling app builds");
+        // The admin exists already: the second start creates none and prints no password.
+        assert!(app.bootstrap_password.is_none());
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.pool.clone();
+        let jobs = app.jobs.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            clock: self.clock.clone(),
             pool,
             jobs,
             admin: Default::default(),

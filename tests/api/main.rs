@@ -40,6 +40,7 @@ mod reports;
 mod returns;
 mod rewards;
 mod rules;
+mod scale_out;
 mod staff_and_keys;
 mod store_binding;
 mod survey_invitations;
