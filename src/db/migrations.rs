@@ -1,6 +1,6 @@
 //! Embedded migrations for both backends, run at start-up and by `patron migrate`.
 
-use diesel::RunQueryDsl;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::DbConnection;
@@ -21,14 +21,16 @@ pub fn run_pending(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             .map(ToString::to_string)
             .collect(),
         DbConnection::Postgres(c) => {
-            // Two instances starting at once must not both run the same migration.
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
-            let result = c
-                .run_pending_migrations(POSTGRES)
-                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
-                .map_err(|e| anyhow::anyhow!("migrations failed: {e}"));
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
-            result?
+            // Two instances starting at once must not both run the same migration. The lock is
+            // the transaction's, and every pending migration runs in that one transaction, so
+            // this also works through a pooler in transaction mode (PgBouncer).
+            c.transaction::<_, anyhow::Error, _>(|c| {
+                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                    .execute(c)?;
+                c.run_pending_migrations(POSTGRES)
+                    .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+            })?
         }
     };
     Ok(applied)

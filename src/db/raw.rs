@@ -1,13 +1,16 @@
-//! Statements written in SQL, for what diesel's query builder cannot say on both backends: they
-//! are written with `?` placeholders (numbered for PostgreSQL here) and run with bound
-//! parameters on whichever connection this is.
+//! Statements written in SQL, for what diesel's query builder cannot say on both backends. They
+//! are written with `?` placeholders and run with bound parameters on whichever connection this
+//! is. Unlike `diesel::sql_query`, they go through diesel's prepared-statement cache (keyed by
+//! their text): a statement run on every request is parsed and planned once per connection.
 
 use chrono::NaiveDateTime;
-use diesel::pg::Pg;
+use diesel::backend::Backend;
+use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
-use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Text, Timestamp};
-use diesel::sqlite::Sqlite;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp, Untyped};
+use diesel::sqlite::{Sqlite, SqliteConnection};
 
 use crate::db::DbConnection;
 
@@ -19,54 +22,64 @@ pub enum Bind {
     Int(i64),
 }
 
-fn bind_all<'a, DB>(
-    mut q: BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>,
-    binds: &[Bind],
-) -> BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>
-where
-    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text>,
-    DB: diesel::sql_types::HasSqlType<Timestamp> + diesel::sql_types::HasSqlType<BigInt>,
-    String: diesel::serialize::ToSql<Text, DB>,
-    NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
-    i64: diesel::serialize::ToSql<BigInt, DB>,
-{
-    for b in binds {
-        q = match b.clone() {
-            Bind::Text(s) => q.bind::<Text, _>(s),
-            Bind::Time(t) => q.bind::<Timestamp, _>(t),
-            Bind::Int(n) => q.bind::<BigInt, _>(n),
-        };
-    }
-    q
+/// A statement with `?` placeholders (none inside literals) and its parameters.
+#[derive(Debug, Clone, Copy)]
+struct Statement<'a> {
+    sql: &'a str,
+    binds: &'a [Bind],
 }
 
-/// `?` placeholders as PostgreSQL's `$1, $2, …` (the statements here hold no `?` in literals).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+impl QueryId for Statement<'_> {
+    type QueryId = ();
+    // Cached by its text and parameter types instead.
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
+
+impl Query for Statement<'_> {
+    type SqlType = Untyped;
+}
+
+impl<DB> QueryFragment<DB> for Statement<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<BigInt>,
+    String: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let mut parts = self.sql.split('?');
+        if let Some(first) = parts.next() {
+            out.push_sql(first);
+        }
+        let mut binds = self.binds.iter();
+        for part in parts {
+            match binds.next() {
+                Some(Bind::Text(s)) => out.push_bind_param::<Text, _>(s)?,
+                Some(Bind::Time(t)) => out.push_bind_param::<Timestamp, _>(t)?,
+                Some(Bind::Int(n)) => out.push_bind_param::<BigInt, _>(n)?,
+                None => {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        "fewer parameters than placeholders".into(),
+                    ));
+                }
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for Statement<'_> {}
+impl RunQueryDsl<SqliteConnection> for Statement<'_> {}
 
 /// Runs a statement with `?` placeholders on either backend.
 pub fn load<T>(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> QueryResult<Vec<T>>
 where
     T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
 {
+    let statement = Statement { sql, binds };
     match conn {
-        DbConnection::Postgres(pg) => {
-            bind_all(diesel::sql_query(numbered(sql)).into_boxed::<Pg>(), binds).load(pg)
-        }
-        DbConnection::Sqlite(lite) => {
-            bind_all(diesel::sql_query(sql).into_boxed::<Sqlite>(), binds).load(lite)
-        }
+        DbConnection::Postgres(pg) => statement.load(pg),
+        DbConnection::Sqlite(lite) => statement.load(lite),
     }
 }
