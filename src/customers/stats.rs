@@ -230,16 +230,29 @@ fn add_usage(
     spent: i64,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let mut batch = crate::db::batch::Batch::new(conn);
+    batch.push(usage_upsert(UsageRow {
+        customer_id: customer_id.to_owned(),
+        dimension: dimension.to_owned(),
+        value: value.to_owned(),
+        purchases,
+        spent_minor: spent,
+        last_at: at,
+    }));
+    batch.run(conn).map(drop)
+}
+
+/// The statement that adds `row`'s purchases and spend to its usage row (created on first use)
+/// and moves `last_at` forward.
+pub fn usage_upsert(
+    row: UsageRow,
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg>
++ diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
++ Send
++ 'static {
     use diesel::upsert::excluded;
-    let upsert = diesel::insert_into(customer_usage::table)
-        .values(UsageRow {
-            customer_id: customer_id.to_owned(),
-            dimension: dimension.to_owned(),
-            value: value.to_owned(),
-            purchases,
-            spent_minor: spent,
-            last_at: at,
-        })
+    diesel::insert_into(customer_usage::table)
+        .values(row)
         .on_conflict((
             customer_usage::customer_id,
             customer_usage::dimension,
@@ -256,8 +269,7 @@ fn add_usage(
                 excluded(customer_usage::last_at),
             )
             .otherwise(customer_usage::last_at)),
-        ));
-    crate::on_backend!(conn, |c| upsert.execute(c)).map(drop)
+        ))
 }
 
 fn created_at(conn: &mut DbConnection, customer_id: &str) -> QueryResult<NaiveDateTime> {
@@ -295,23 +307,20 @@ fn resegment_joined(
     row.updated_at = now;
 }
 
-/// Counts a new purchase of a customer who joined at `joined`: totals, first and last purchase,
-/// channels, stores and categories, and the segment. Call with the customer's balance row
-/// locked.
-pub fn purchase_recorded(
-    conn: &mut DbConnection,
+/// Counts a new purchase of a customer who joined at `joined`, whose statistics row is `stored`
+/// (read under the customer's balance lock): adds to `batch` the statements that store the
+/// totals, first and last purchase and segment, and the channel, store and categories used.
+#[allow(clippy::too_many_arguments)]
+pub fn push_purchase<'a>(
+    batch: &mut crate::db::batch::Batch<'a>,
+    stored: Option<StatsRow>,
     purchase: &PurchaseRow,
     lines: &[LineRow],
     settings: &SegmentSettings,
     joined: NaiveDateTime,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) {
     let customer_id = &purchase.customer_id;
-    let stored = customer_stats::table
-        .find(customer_id)
-        .select(StatsRow::as_select())
-        .first(conn)
-        .optional()?;
     let exists = stored.is_some();
     let mut row = stored.unwrap_or_else(|| StatsRow::empty(customer_id, now));
     row.purchase_count += 1;
@@ -321,26 +330,22 @@ pub fn purchase_recorded(
     row.last_purchase_at = Some(row.last_purchase_at.map_or(at, |l| l.max(at)));
     resegment_joined(&mut row, joined, settings, now);
     if exists {
-        diesel::update(customer_stats::table.find(customer_id))
-            .set(&row)
-            .execute(conn)?;
+        batch.push(diesel::update(customer_stats::table.find(customer_id.clone())).set(row));
     } else {
-        diesel::insert_into(customer_stats::table)
-            .values(&row)
-            .execute(conn)?;
+        batch.push(diesel::insert_into(customer_stats::table).values(row));
     }
+    let usage = |dimension: &str, value: &str, amount: i64| UsageRow {
+        customer_id: customer_id.clone(),
+        dimension: dimension.to_owned(),
+        value: value.to_owned(),
+        purchases: 1,
+        spent_minor: amount,
+        last_at: at,
+    };
     let total = purchase.total_minor;
-    add_usage(
-        conn,
-        customer_id,
-        "channel",
-        &purchase.channel,
-        1,
-        total,
-        at,
-    )?;
+    batch.push(usage_upsert(usage("channel", &purchase.channel, total)));
     if let Some(store) = &purchase.store_id {
-        add_usage(conn, customer_id, "store", store, 1, total, at)?;
+        batch.push(usage_upsert(usage("store", store, total)));
     }
     let mut categories: Vec<(&str, i64)> = Vec::new();
     for line in lines {
@@ -353,9 +358,17 @@ pub fn purchase_recorded(
         }
     }
     for (category, amount) in categories {
-        add_usage(conn, customer_id, "category", category, 1, amount, at)?;
+        batch.push(usage_upsert(usage("category", category, amount)));
     }
-    Ok(())
+}
+
+/// The customer's statistics row, if they have one.
+pub fn find(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<StatsRow>> {
+    customer_stats::table
+        .find(customer_id)
+        .select(StatsRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// What a return took back, for the statistics.

@@ -1,5 +1,6 @@
 //! Database access: one diesel codebase over SQLite and PostgreSQL, pooled, bridged to async.
 
+pub mod batch;
 pub mod json;
 pub mod migrations;
 pub mod raw;

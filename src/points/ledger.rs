@@ -160,26 +160,30 @@ pub fn post(
     post_locked(conn, p, &locked, now).map(|(entry, _)| entry)
 }
 
-/// [`post`] for a caller that locked the balance row itself ([`lock_row`]) in this transaction
-/// and has not changed it since: `locked` is the row as it stands. Returns the entry and the
-/// balance after it.
-pub fn post_locked(
-    conn: &mut DbConnection,
+/// A posting worked out against the locked balance row: the statements that apply it, and what
+/// they leave.
+pub struct Planned {
+    /// The entry to record (its `balance_after`, `pending_after` and `seq` included).
+    pub entry: EntryRow,
+    /// The balance row after the posting.
+    pub after: BalanceRow,
+    /// Debt paid off by the credit; the credited lot holds that much less.
+    pub paid_debt: i64,
+}
+
+/// Works a posting out against `locked`, the balance row as it stands under this transaction's
+/// lock ([`lock_row`]): refuses it if the balance cannot cover it or a column would leave the
+/// range of a 64-bit integer, and pays off debt with a credit. Writes nothing.
+pub fn plan_locked(
     mut p: Posting,
     locked: &BalanceRow,
     now: NaiveDateTime,
-) -> Result<(EntryRow, BalanceRow), LedgerError> {
+) -> Result<Planned, LedgerError> {
+    let mut paid_debt = 0;
     if p.points > 0 {
-        let pay = locked.negative.min(p.points);
-        if pay > 0 {
-            p.points -= pay;
-            p.negative -= pay;
-            if let Some(lot) = &p.lot_id {
-                diesel::update(point_lots::table.find(lot))
-                    .set(point_lots::remaining.eq(point_lots::remaining - pay))
-                    .execute(conn)?;
-            }
-        }
+        paid_debt = locked.negative.min(p.points).max(0);
+        p.points -= paid_debt;
+        p.negative -= paid_debt;
     }
     let earned = match p.kind {
         EntryKind::Earn | EntryKind::Bonus => p.points + p.pending - p.negative,
@@ -196,57 +200,27 @@ pub fn post_locked(
     } else {
         0
     };
-    // A debit needs that much in the column; every column that grows must stay within i64.
-    // Bounds that do not apply are the type's own, so the statement always has the same shape
-    // and is prepared once per connection.
-    let floor = |change: i64| if change < 0 { -change } else { i64::MIN };
-    let ceiling = |change: i64| {
-        if change > 0 {
-            i64::MAX - change
-        } else {
-            i64::MAX
-        }
-    };
-    let after: Option<BalanceRow> = diesel::update(balances::table.find(&p.customer_id))
-        .filter(balances::available.ge(floor(p.points)))
-        .filter(balances::pending.ge(floor(p.pending)))
-        .filter(balances::negative.ge(floor(p.negative)))
-        .filter(balances::available.le(ceiling(p.points)))
-        .filter(balances::pending.le(ceiling(p.pending)))
-        .filter(balances::negative.le(ceiling(p.negative)))
-        .filter(balances::lifetime_earned.le(ceiling(earned)))
-        .filter(balances::redeemed.le(ceiling(redeemed)))
-        .filter(balances::expired.le(ceiling(expired)))
-        .set((
-            balances::available.eq(balances::available + p.points),
-            balances::pending.eq(balances::pending + p.pending),
-            balances::negative.eq(balances::negative + p.negative),
-            balances::lifetime_earned.eq(balances::lifetime_earned + earned),
-            balances::redeemed.eq(balances::redeemed + redeemed),
-            balances::expired.eq(balances::expired + expired),
-            // The entry's place in the customer's ledger, decided under the row lock.
-            balances::last_seq.eq(balances::last_seq + 1),
-        ))
-        .returning(BALANCE_COLUMNS)
-        .get_result(conn)
-        .optional()?;
-    let Some(after) = after else {
-        let now_row = balance(conn, &p.customer_id, now)?;
-        let overflows =
-            |column: i64, change: i64| change > 0 && column.checked_add(change).is_none();
-        if overflows(now_row.available, p.points)
-            || overflows(now_row.pending, p.pending)
-            || overflows(now_row.negative, p.negative)
-            || overflows(now_row.lifetime_earned, earned)
-            || overflows(now_row.redeemed, redeemed)
-            || overflows(now_row.expired, expired)
-        {
-            return Err(LedgerError::Overflow);
-        }
+    let covered = |column: i64, change: i64| change >= 0 || column >= -change;
+    if !covered(locked.available, p.points)
+        || !covered(locked.pending, p.pending)
+        || !covered(locked.negative, p.negative)
+    {
         return Err(LedgerError::Insufficient {
             needed: -p.points.min(0),
-            available: now_row.available,
+            available: locked.available,
         });
+    }
+    let add = |column: i64, change: i64| column.checked_add(change).ok_or(LedgerError::Overflow);
+    let after = BalanceRow {
+        customer_id: locked.customer_id.clone(),
+        available: add(locked.available, p.points)?,
+        pending: add(locked.pending, p.pending)?,
+        negative: add(locked.negative, p.negative)?,
+        lifetime_earned: add(locked.lifetime_earned, earned)?,
+        redeemed: add(locked.redeemed, redeemed)?,
+        expired: add(locked.expired, expired)?,
+        updated_at: locked.updated_at,
+        last_seq: add(locked.last_seq, 1)?,
     };
     let entry = EntryRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -265,10 +239,65 @@ pub fn post_locked(
         expires_at: p.expires_at,
         seq: after.last_seq,
     };
-    diesel::insert_into(ledger_entries::table)
-        .values(&entry)
-        .execute(conn)?;
-    Ok((entry, after))
+    Ok(Planned {
+        entry,
+        after,
+        paid_debt,
+    })
+}
+
+/// Adds the statements that apply `planned` to `batch`: the balance update (from `locked` to
+/// `planned.after`, conditional on the row still being `locked`) and the entry. Returns the
+/// index of the balance update, which must write one row.
+pub fn push_posting<'a>(
+    batch: &mut crate::db::batch::Batch<'a>,
+    locked: &BalanceRow,
+    planned: &'a Planned,
+) -> usize {
+    let after = &planned.after;
+    let update = diesel::update(balances::table.find(&after.customer_id))
+        .filter(balances::last_seq.eq(locked.last_seq))
+        .set((
+            balances::available.eq(after.available),
+            balances::pending.eq(after.pending),
+            balances::negative.eq(after.negative),
+            balances::lifetime_earned.eq(after.lifetime_earned),
+            balances::redeemed.eq(after.redeemed),
+            balances::expired.eq(after.expired),
+            // The entry's place in the customer's ledger, decided under the row lock.
+            balances::last_seq.eq(after.last_seq),
+        ));
+    let index = batch.push(update);
+    batch.push(diesel::insert_into(ledger_entries::table).values(&planned.entry));
+    index
+}
+
+/// [`post`] for a caller that locked the balance row itself ([`lock_row`]) in this transaction
+/// and has not changed it since: `locked` is the row as it stands. Returns the entry and the
+/// balance after it. The balance update and the entry go in one round trip on PostgreSQL.
+pub fn post_locked(
+    conn: &mut DbConnection,
+    p: Posting,
+    locked: &BalanceRow,
+    now: NaiveDateTime,
+) -> Result<(EntryRow, BalanceRow), LedgerError> {
+    let lot = p.lot_id.clone();
+    let planned = plan_locked(p, locked, now)?;
+    if planned.paid_debt > 0
+        && let Some(lot) = &lot
+    {
+        diesel::update(point_lots::table.find(lot))
+            .set(point_lots::remaining.eq(point_lots::remaining - planned.paid_debt))
+            .execute(conn)?;
+    }
+    let mut batch = crate::db::batch::Batch::new(conn);
+    let update = push_posting(&mut batch, locked, &planned);
+    let written = batch.run(conn)?;
+    if written.get(update) != Some(&1) {
+        // The row moved since it was locked: a caller broke the contract above.
+        return Err(LedgerError::Db(diesel::result::Error::RollbackTransaction));
+    }
+    Ok((planned.entry, planned.after))
 }
 
 /// When points that become available at `from` expire: `expiry_months` later (0 = never).

@@ -87,10 +87,22 @@ fn statement(pg: bool) -> String {
 }
 
 /// The first month of the tier window ending in the month of `now`.
-fn window_start(now: NaiveDateTime, window_months: i64) -> String {
+pub fn window_start(now: NaiveDateTime, window_months: i64) -> String {
     let back = u32::try_from(window_months.saturating_sub(1)).unwrap_or(0);
     let first = now.checked_sub_months(Months::new(back)).unwrap_or(now);
     crate::tiers::repo::month_of(first)
+}
+
+/// The sum of comma-separated monthly qualifying points, in 128 bits: a total beyond 64 bits
+/// reads as the largest one.
+pub fn sum_months(months: Option<&str>) -> i64 {
+    let sum: i128 = months
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.trim().parse::<i64>().ok())
+        .map(i128::from)
+        .sum();
+    i64::try_from(sum.max(0)).unwrap_or(i64::MAX)
 }
 
 /// The customer's summary; `None` when there is no balance row under this id (an unknown id,
@@ -113,14 +125,6 @@ pub fn read(
     ];
     let rows: Vec<Row> = raw::load(conn, sql, &binds)?;
     Ok(rows.into_iter().next().map(|r| {
-        let sum: i128 = r
-            .qualifying
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|p| p.trim().parse::<i64>().ok())
-            .map(i128::from)
-            .sum();
         let tier = match (r.tier_id, r.tier_since) {
             (Some(tier_id), Some(since)) => Some(CustomerTierRow {
                 customer_id: r.customer_id.clone(),
@@ -143,7 +147,7 @@ pub fn read(
                 last_seq: r.last_seq,
             },
             tier,
-            qualifying: i64::try_from(sum.max(0)).unwrap_or(i64::MAX),
+            qualifying: sum_months(r.qualifying.as_deref()),
             next_expiry: r.expiry_at.map(|at| (r.expiry_points.unwrap_or(0), at)),
         }
     }))

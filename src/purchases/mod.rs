@@ -7,6 +7,7 @@ pub mod return_routes;
 pub mod returns;
 pub mod routes;
 pub mod service;
+pub mod standing;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -4,7 +4,10 @@
 use chrono::{Days, NaiveDateTime};
 
 use super::earning::{self, BreakdownItem, Earned, LineAmount};
+use super::standing::{self, Buyer};
 use super::{LineRow, PurchaseRow, repo};
+use crate::db::batch::Batch;
+use crate::db::schema::{point_lots, purchase_lines, purchases, timeline_events};
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::points::ledger::{self, LedgerError, Posting};
@@ -160,7 +163,7 @@ fn resolve_customer(
 /// What the quote of a purchase depends on besides the purchase: read under the balance lock
 /// when the purchase is recorded.
 struct Standing<'a> {
-    customer: &'a customers::model::CustomerRow,
+    customer: &'a Buyer,
     tiers: &'a [tiers::TierRow],
     held: Option<&'a tiers::CustomerTierRow>,
 }
@@ -222,7 +225,7 @@ fn quote(
 /// The line multipliers and bonuses of the active rules that admit this purchase.
 fn rules_for(
     conn: &mut DbConnection,
-    customer: &customers::model::CustomerRow,
+    customer: &Buyer,
     p: &NewPurchase,
     ctx: rules::Context<'_>,
 ) -> Result<(Vec<earning::LineMultiplier>, Vec<earning::Bonus>), PurchaseError> {
@@ -268,7 +271,7 @@ fn rules_for(
 }
 
 /// Whether `at`, in the customer's time zone (UTC when unknown), falls in their birthday month.
-fn birthday_month(c: &customers::model::CustomerRow, at: NaiveDateTime) -> bool {
+fn birthday_month(c: &Buyer, at: NaiveDateTime) -> bool {
     use chrono::Datelike;
     let Some(birthday) = c.birthday.as_deref() else {
         return false;
@@ -306,7 +309,7 @@ pub fn preview(
     p: &NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Quote, PurchaseError> {
-    let customer = resolve_customer(conn, &p.customer)?;
+    let customer = Buyer::from(resolve_customer(conn, &p.customer)?);
     let program = crate::cache::program(conn)?;
     check_age(&program, p, now)?;
     let tiers = crate::cache::tiers(conn)?;
@@ -355,19 +358,17 @@ fn record_new(
     p: &NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Recorded, PurchaseError> {
-    let customer = resolve_customer(c, &p.customer)?;
-    let customer_id = customer.id.clone();
-    // Decide under the customer's lock: the first-purchase bonus and the tier depend on
-    // history that a concurrent purchase of the same customer may be writing.
-    let Some(locked) = ledger::lock_row(c, &customer_id, now)? else {
-        return Err(PurchaseError::UnknownCustomer);
-    };
     let program = crate::cache::program(c)?;
     check_age(&program, p, now)?;
+    // Decide under the customer's lock: the first-purchase bonus and the tier depend on
+    // history that a concurrent purchase of the same customer may be writing.
+    let locked = standing::lock(c, &p.customer, now, program.tier_window_months)?;
+    let customer_id = locked.buyer.id.clone();
     let tiers = crate::cache::tiers(c)?;
-    let held = tiers::service::held(c, &customer_id, &tiers)?;
+    // Without tiers nobody holds one (a customer's tier row references a tier).
+    let held = locked.held.clone().filter(|_| !tiers.is_empty());
     let standing = Standing {
-        customer: &customer,
+        customer: &locked.buyer,
         tiers: &tiers,
         held: held.as_ref(),
     };
@@ -408,60 +409,105 @@ fn record_new(
             points_reversed: 0,
         })
         .collect();
-    if !repo::insert_new(c, &purchase, &lines)? {
-        return Err(PurchaseError::AlreadyRecorded);
+    let earned = earn(&locked, &id, &q, now)?;
+    let event = timeline_event(&purchase, &lines, now);
+    // Everything the purchase writes, in one round trip on PostgreSQL: none of these statements
+    // reads what another writes. The purchase is inserted unless its external_id exists; if it
+    // does, nothing else may stay, and the transaction is rolled back.
+    let mut batch = Batch::new(c);
+    let inserted = batch.push(
+        diesel::insert_into(purchases::table)
+            .values(&purchase)
+            .on_conflict(purchases::external_id)
+            .do_nothing(),
+    );
+    if batch.is_postgres() {
+        if !lines.is_empty() {
+            batch.push_postgres(diesel::insert_into(purchase_lines::table).values(&lines));
+        }
+    } else {
+        for line in &lines {
+            batch.push(diesel::insert_into(purchase_lines::table).values(line));
+        }
     }
-    let lot = earn(c, &customer, &locked, &id, &q, now)?;
-    tiers::service::qualifying_changed_for(
-        c,
-        &customer_id,
-        q.earned.total,
-        now,
-        &program,
-        &tiers,
-        held,
-        now,
-    )?;
-    crate::customers::stats::purchase_recorded(
-        c,
+    let mut balance_update = None;
+    if let Some((lot, planned)) = &earned {
+        batch.push(diesel::insert_into(point_lots::table).values(lot));
+        balance_update = Some(ledger::push_posting(&mut batch, &locked.balance, planned));
+    }
+    if q.earned.total != 0 {
+        batch.push(tiers::repo::qualifying_upsert(
+            &customer_id,
+            now,
+            q.earned.total,
+        ));
+    }
+    crate::customers::stats::push_purchase(
+        &mut batch,
+        locked.stats.clone(),
         &purchase,
         &lines,
         &program.segments,
-        customer.created_at,
+        locked.buyer.created_at,
         now,
-    )?;
-    let items: i64 = lines.iter().map(|l| l.quantity).sum();
-    crate::timeline::record(
-        c,
-        crate::timeline::NewEvent {
-            customer_id: &customer_id,
-            kind: crate::timeline::Kind::Purchase,
-            channel: &purchase.channel,
-            summary: format!(
-                "Purchase {}: {}{}{}",
-                purchase.external_id,
-                crate::timeline::money(purchase.total_minor, &purchase.currency),
-                if lines.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {items} items")
-                },
-                purchase
-                    .store_id
-                    .as_deref()
-                    .map(|s| format!(" at store {s}"))
-                    .unwrap_or_default(),
-            ),
-            ref_type: "purchase",
-            ref_id: &purchase.id,
-            occurred_at: purchase.occurred_at,
-        },
-        now,
-    )?;
+    );
+    batch.push(diesel::insert_into(timeline_events::table).values(&event));
+    let written = batch.run(c)?;
+    if written.get(inserted) != Some(&1) {
+        return Err(PurchaseError::AlreadyRecorded);
+    }
+    if let Some(update) = balance_update
+        && written.get(update) != Some(&1)
+    {
+        // The balance row moved under the lock: nothing of this may stay.
+        return Err(PurchaseError::Db(
+            diesel::result::Error::RollbackTransaction,
+        ));
+    }
+    // Qualifying points are counted in the month of `now`, always inside the window.
+    let qualifying = if q.earned.total > 0 {
+        locked.qualifying.saturating_add(q.earned.total)
+    } else {
+        locked.qualifying
+    };
+    let held_after = if q.earned.total != 0 {
+        tiers::service::tier_follows(
+            c,
+            &customer_id,
+            Some(qualifying),
+            &program,
+            &tiers,
+            held.clone(),
+            now,
+        )?
+    } else {
+        held
+    };
+    let (lot, balance) = match earned {
+        Some((lot, planned)) => (Some(lot), planned.after),
+        None => (None, locked.balance.clone()),
+    };
     // One invitation per active post-purchase survey (a replay returned above).
     crate::feedback::invitations::after_purchase(c, &purchase, now)?;
-    // The balance, tier and next expiry as this transaction leaves them, in one statement.
-    let (balance, next_expiry, tier) = standing_after(c, &customer_id, &program, now)?;
+    let paid_referral =
+        lot.as_ref().is_some_and(|l| l.status == "available") && locked.buyer.referred_by.is_some();
+    if paid_referral {
+        // Only a referred customer's first purchase pays the referral; it may credit this
+        // customer too, so the balance is read back then.
+        crate::referrals::maybe_pay(c, &customer_id, &id, now)?;
+        let (balance, next_expiry, tier) = standing_after(c, &customer_id, &program, now)?;
+        return Ok(Recorded {
+            purchase,
+            lines,
+            lot,
+            balance,
+            next_expiry,
+            tier,
+            replayed: false,
+        });
+    }
+    let next_expiry = soonest_after(locked.next_expiry, lot.as_ref());
+    let tier = tiers::service::status_from(&tiers, &program, held_after, qualifying);
     Ok(Recorded {
         purchase,
         lines,
@@ -471,6 +517,63 @@ fn record_new(
         tier,
         replayed: false,
     })
+}
+
+/// The soonest expiry among available lots once `lot` is added to lots whose soonest expiry
+/// was `before`: (points expiring then, when).
+fn soonest_after(
+    before: Option<(i64, NaiveDateTime)>,
+    lot: Option<&LotRow>,
+) -> Option<(i64, NaiveDateTime)> {
+    let Some((lot, at)) = lot
+        .filter(|l| l.status == "available")
+        .and_then(|l| l.expires_at.map(|at| (l, at)))
+    else {
+        return before;
+    };
+    match before {
+        // A lot with nothing left is not the soonest, but counts among lots expiring then.
+        Some((points, soonest)) if soonest == at => {
+            Some((points.saturating_add(lot.remaining), at))
+        }
+        Some((points, soonest)) if soonest < at || lot.remaining <= 0 => Some((points, soonest)),
+        _ if lot.remaining > 0 => Some((lot.remaining, at)),
+        other => other,
+    }
+}
+
+/// The timeline entry of a new purchase.
+fn timeline_event(
+    purchase: &PurchaseRow,
+    lines: &[LineRow],
+    now: NaiveDateTime,
+) -> crate::timeline::EventRow {
+    let items: i64 = lines.iter().map(|l| l.quantity).sum();
+    crate::timeline::EventRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        customer_id: purchase.customer_id.clone(),
+        kind: crate::timeline::Kind::Purchase.as_str().to_owned(),
+        channel: purchase.channel.clone(),
+        summary: format!(
+            "Purchase {}: {}{}{}",
+            purchase.external_id,
+            crate::timeline::money(purchase.total_minor, &purchase.currency),
+            if lines.is_empty() {
+                String::new()
+            } else {
+                format!(", {items} items")
+            },
+            purchase
+                .store_id
+                .as_deref()
+                .map(|s| format!(" at store {s}"))
+                .unwrap_or_default(),
+        ),
+        ref_type: "purchase".to_owned(),
+        ref_id: purchase.id.clone(),
+        occurred_at: purchase.occurred_at,
+        recorded_at: now,
+    }
 }
 
 /// The balance, next expiry and tier of the customer as they stand.
@@ -495,22 +598,22 @@ fn standing_after(
     Ok((summary.balance, summary.next_expiry, tier))
 }
 
+/// The lot a purchase earns and its posting, worked out against the locked balance; `None`
+/// when it earns nothing.
 fn earn(
-    c: &mut DbConnection,
-    customer: &customers::model::CustomerRow,
-    locked: &BalanceRow,
+    locked: &standing::Locked,
     purchase_id: &str,
     q: &Quote,
     now: NaiveDateTime,
-) -> Result<Option<LotRow>, PurchaseError> {
+) -> Result<Option<(LotRow, ledger::Planned)>, PurchaseError> {
     let points = q.earned.total;
     if points <= 0 {
         return Ok(None);
     }
     let pending = q.available_at > now;
-    let lot = LotRow {
+    let mut lot = LotRow {
         id: uuid::Uuid::now_v7().to_string(),
-        customer_id: customer.id.clone(),
+        customer_id: locked.buyer.id.clone(),
         source_type: "purchase".to_owned(),
         source_id: purchase_id.to_owned(),
         points,
@@ -521,11 +624,9 @@ fn earn(
         expires_at: q.expires_at,
         expired: 0,
     };
-    ledger::insert_lot(c, &lot)?;
-    ledger::post_locked(
-        c,
+    let planned = ledger::plan_locked(
         Posting {
-            customer_id: customer.id.clone(),
+            customer_id: locked.buyer.id.clone(),
             kind: EntryKind::Earn,
             points: if pending { 0 } else { points },
             pending: if pending { points } else { 0 },
@@ -536,14 +637,12 @@ fn earn(
             note: None,
             expires_at: q.expires_at,
         },
-        locked,
+        &locked.balance,
         now,
     )?;
-    // Only a referred customer's first purchase pays the referral.
-    if !pending && customer.referred_by.is_some() {
-        crate::referrals::maybe_pay(c, &customer.id, purchase_id, now)?;
-    }
-    Ok(Some(lot))
+    // Debt paid off by these points is taken out of the lot.
+    lot.remaining -= planned.paid_debt;
+    Ok(Some((lot, planned)))
 }
 
 fn replay(

@@ -149,11 +149,24 @@ pub fn add_qualifying(
     at: NaiveDateTime,
     points: i64,
 ) -> QueryResult<()> {
-    let month = month_of(at);
-    let upsert = diesel::insert_into(qualifying_points::table)
+    let mut batch = crate::db::batch::Batch::new(conn);
+    batch.push(qualifying_upsert(customer_id, at, points));
+    batch.run(conn).map(drop)
+}
+
+/// The statement that adds `points` qualifying points in the month of `at`.
+pub fn qualifying_upsert(
+    customer_id: &str,
+    at: NaiveDateTime,
+    points: i64,
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg>
++ diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
++ Send
++ 'static {
+    diesel::insert_into(qualifying_points::table)
         .values((
-            qualifying_points::customer_id.eq(customer_id),
-            qualifying_points::month.eq(&month),
+            qualifying_points::customer_id.eq(customer_id.to_owned()),
+            qualifying_points::month.eq(month_of(at)),
             qualifying_points::points.eq(points),
         ))
         .on_conflict((qualifying_points::customer_id, qualifying_points::month))
@@ -161,8 +174,7 @@ pub fn add_qualifying(
         .set(
             qualifying_points::points
                 .eq(qualifying_points::points + excluded(qualifying_points::points)),
-        );
-    crate::on_backend!(conn, |c| upsert.execute(c)).map(drop)
+        )
 }
 
 /// Qualifying points in the window: this calendar month and the `window_months - 1` before it.

@@ -107,6 +107,22 @@ pub fn qualifying_changed_for(
         return Ok(());
     }
     repo::add_qualifying(conn, customer_id, earned_at, points)?;
+    tier_follows(conn, customer_id, None, program, tiers, current, now).map(drop)
+}
+
+/// Upgrades at once when the qualifying points reach a higher threshold, and starts (or ends)
+/// the grace period when they fall below (or rise back above) the tier's. `qualifying` is the
+/// customer's qualifying points when the caller knows them (else they are read). Call with the
+/// balance row locked, after the qualifying points were recorded. Returns the tier row after.
+pub fn tier_follows(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    qualifying: Option<i64>,
+    program: &ProgramSettings,
+    tiers: &[TierRow],
+    current: Option<CustomerTierRow>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Option<CustomerTierRow>> {
     // A tier created through another instance within the last second may be held already and
     // missing from this instance's copy: decide with the stored tiers then.
     let reloaded;
@@ -118,24 +134,25 @@ pub fn qualifying_changed_for(
         _ => tiers,
     };
     if tiers.is_empty() {
-        return Ok(());
+        return Ok(current);
     }
-    let qualifying = repo::qualifying(conn, customer_id, now, program.tier_window_months)?;
+    let qualifying = match qualifying {
+        Some(q) => q,
+        None => repo::qualifying(conn, customer_id, now, program.tier_window_months)?,
+    };
     let current_tier = current
         .as_ref()
         .and_then(|c| tiers.iter().find(|t| t.id == c.tier_id));
     let earned = earned_tier(tiers, qualifying);
     match (current_tier, earned) {
         (cur, Some(target)) if cur.is_none_or(|c| target.threshold > c.threshold) => {
-            repo::set_customer_tier(
-                conn,
-                &CustomerTierRow {
-                    customer_id: customer_id.to_owned(),
-                    tier_id: target.id.clone(),
-                    since: now,
-                    below_since: None,
-                },
-            )?;
+            let upgraded = CustomerTierRow {
+                customer_id: customer_id.to_owned(),
+                tier_id: target.id.clone(),
+                since: now,
+                below_since: None,
+            };
+            repo::set_customer_tier(conn, &upgraded)?;
             let change_id = repo::record_change(
                 conn,
                 customer_id,
@@ -166,19 +183,24 @@ pub fn qualifying_changed_for(
                 },
                 now,
             )?;
+            Ok(Some(upgraded))
         }
         (Some(cur), _) => {
             let below = qualifying < cur.threshold;
-            let marked = current.as_ref().and_then(|c| c.below_since);
-            if below && marked.is_none() {
+            let Some(mut row) = current.clone() else {
+                return Ok(None);
+            };
+            if below && row.below_since.is_none() {
                 repo::set_below_since(conn, customer_id, Some(now))?;
-            } else if !below && marked.is_some() {
+                row.below_since = Some(now);
+            } else if !below && row.below_since.is_some() {
                 repo::set_below_since(conn, customer_id, None)?;
+                row.below_since = None;
             }
+            Ok(Some(row))
         }
-        _ => {}
+        _ => Ok(current),
     }
-    Ok(())
 }
 
 /// The customer's tier and progress.

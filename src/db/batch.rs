@@ -1,0 +1,151 @@
+//! Writes of one change that need nothing from each other, sent in one round trip.
+//!
+//! On PostgreSQL the statements become the parts of one statement (`WITH p0 AS (INSERT …
+//! RETURNING 1), p1 AS (UPDATE … RETURNING 1) SELECT …`), which answers how many rows each
+//! part wrote. All parts see the database as it was before the statement, so a batch may only
+//! hold writes that do not read each other's rows (foreign keys are checked at the end of the
+//! statement, so a part may insert a row that another part's row refers to). On SQLite, where a
+//! statement is a function call, they simply run in order.
+
+use diesel::pg::{Pg, PgConnection};
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Untyped};
+use diesel::sqlite::{Sqlite, SqliteConnection};
+
+use crate::db::DbConnection;
+
+/// A statement of one backend whose type is forgotten.
+pub struct Part<'a, DB>(Box<dyn QueryFragment<DB> + Send + 'a>);
+
+impl<DB> QueryId for Part<'_, DB> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB: diesel::backend::Backend> QueryFragment<DB> for Part<'_, DB> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for Part<'_, Sqlite> {}
+
+/// The parts as one PostgreSQL statement.
+struct Combined<'p, 'a>(&'p [Part<'a, Pg>]);
+
+impl QueryId for Combined<'_, '_> {
+    type QueryId = ();
+    // Prepared once per connection and shape, keyed by its text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Combined<'_, '_> {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<Pg> for Combined<'_, '_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH ");
+        for (i, part) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql(&format!("p{i} AS ("));
+            part.walk_ast(out.reborrow())?;
+            out.push_sql(" RETURNING 1)");
+        }
+        for i in 0..self.0.len() {
+            if i > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            out.push_sql(&format!(
+                "SELECT CAST({i} AS BIGINT) AS part, count(*) AS n FROM p{i}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for Combined<'_, '_> {}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    part: i64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Statements collected for one round trip.
+pub enum Batch<'a> {
+    Postgres(Vec<Part<'a, Pg>>),
+    Sqlite(Vec<Part<'a, Sqlite>>),
+}
+
+impl<'a> Batch<'a> {
+    /// An empty batch for this connection's backend.
+    pub fn new(conn: &DbConnection) -> Self {
+        match conn {
+            DbConnection::Postgres(_) => Batch::Postgres(Vec::new()),
+            DbConnection::Sqlite(_) => Batch::Sqlite(Vec::new()),
+        }
+    }
+
+    /// Adds a statement (without `RETURNING`); returns its index in [`Batch::run`]'s answer.
+    pub fn push<Q>(&mut self, statement: Q) -> usize
+    where
+        Q: QueryFragment<Pg> + QueryFragment<Sqlite> + Send + 'a,
+    {
+        match self {
+            Batch::Postgres(parts) => {
+                parts.push(Part(Box::new(statement)));
+                parts.len() - 1
+            }
+            Batch::Sqlite(parts) => {
+                parts.push(Part(Box::new(statement)));
+                parts.len() - 1
+            }
+        }
+    }
+
+    /// Whether the statements go to PostgreSQL (in one round trip).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Batch::Postgres(_))
+    }
+
+    /// Adds a statement only PostgreSQL can run as it is (a multi-row insert); ignored on SQLite.
+    pub fn push_postgres<Q: QueryFragment<Pg> + Send + 'a>(&mut self, statement: Q) {
+        if let Batch::Postgres(parts) = self {
+            parts.push(Part(Box::new(statement)));
+        }
+    }
+
+    /// Runs the statements; returns the rows each one wrote, in the order they were added.
+    pub fn run(self, conn: &mut DbConnection) -> QueryResult<Vec<usize>> {
+        match (self, conn) {
+            (Batch::Postgres(parts), DbConnection::Postgres(c)) => {
+                if parts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let counts: Vec<Count> = Combined(&parts).load(c)?;
+                let mut written = vec![0; parts.len()];
+                for count in counts {
+                    if let Some(slot) = usize::try_from(count.part)
+                        .ok()
+                        .and_then(|i| written.get_mut(i))
+                    {
+                        *slot = usize::try_from(count.n).unwrap_or(0);
+                    }
+                }
+                Ok(written)
+            }
+            (Batch::Sqlite(parts), DbConnection::Sqlite(c)) => {
+                parts.into_iter().map(|part| part.execute(c)).collect()
+            }
+            _ => Err(diesel::result::Error::QueryBuilderError(
+                "a batch runs on the backend it was made for".into(),
+            )),
+        }
+    }
+}
