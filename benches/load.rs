@@ -7,8 +7,13 @@
 //! `pgbench` on the same machine. It prints figures and never asserts timings. A full run over
 //! both databases also writes what it printed to `benches/RESULTS.md`.
 //!
+//! The measured phases are driven by `wrk` (one Lua script per phase, written into the
+//! temporary folder) when it is on `PATH`, else by an in-process reqwest client; the set-up and
+//! the statement counts always use reqwest.
+//!
 //! `cargo bench --bench load [-- --quick] [--customers N] [--seconds S] [--clients C]
-//!  [--tokens N] [--profiles N] [--small-history N] [--large-history N] [--db sqlite|postgres|both]`
+//!  [--tokens N] [--profiles N] [--small-history N] [--large-history N] [--db sqlite|postgres|both]
+//!  [--generator wrk|reqwest] [--verbose]`
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
@@ -80,6 +85,62 @@ enum DbChoice {
     Both,
 }
 
+/// What sends the requests of the measured phases.
+#[derive(Debug, Clone)]
+enum Generator {
+    /// The `wrk` program at `path`; `version` is the first line of `wrk -v`.
+    Wrk { path: PathBuf, version: String },
+    /// Tasks with their own reqwest client each, inside the benchmark's process.
+    Reqwest,
+}
+
+impl Generator {
+    /// `wrk` on `PATH`, with its version, if it can be run.
+    fn find_wrk() -> Option<Self> {
+        let path = std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join("wrk"))
+            .find(|p| is_executable(p))?;
+        // `wrk -v` prints its version and its usage, and exits with 1.
+        let out = Command::new(&path).arg("-v").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text.lines().next().unwrap_or("wrk");
+        let version = first
+            .split(" Copyright")
+            .next()
+            .unwrap_or(first)
+            .trim()
+            .to_owned();
+        Some(Self::Wrk { path, version })
+    }
+
+    /// What the per-database output and the summary say about the generator.
+    fn describe(&self, clients: usize) -> String {
+        match self {
+            Self::Wrk { version, .. } => format!(
+                "{version}, -t{} -c{clients}, one Lua script per phase",
+                wrk_threads(clients)
+            ),
+            Self::Reqwest => format!("reqwest, {clients} tasks inside the benchmark's process"),
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// wrk's threads for `clients` connections: two (`-t2`, the setting the targets were measured
+/// with) when they split the connections evenly, else one, so that exactly `clients`
+/// connections are open (wrk gives each thread connections ÷ threads).
+fn wrk_threads(clients: usize) -> usize {
+    if clients >= 2 && clients.is_multiple_of(2) {
+        2
+    } else {
+        1
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Options {
     customers: usize,
@@ -93,6 +154,9 @@ struct Options {
     db: DbChoice,
     quick: bool,
     postgres_url: String,
+    generator: Generator,
+    /// Print wrk's own report (indented) after each phase's figures.
+    verbose: bool,
 }
 
 const USAGE: &str = "\
@@ -107,6 +171,9 @@ usage: cargo bench --bench load -- [options]
   --small-history N   purchases of each small-history customer (default 10)
   --large-history N   purchases of each large-history customer (default 10000; --quick 1000)
   --db WHICH          sqlite, postgres or both (default both)
+  --generator G       wrk or reqwest: what sends the measured phases' requests (default wrk
+                      when it is on PATH, else reqwest)
+  --verbose           also print wrk's own report of each phase, indented
 env PATRON_BENCH_POSTGRES_URL: PostgreSQL server to use
   (default postgres://postgres@127.0.0.1:5432/postgres)";
 
@@ -138,7 +205,10 @@ fn parse_options() -> Result<Options> {
             .ok()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned()),
+        generator: Generator::Reqwest,
+        verbose: false,
     };
+    let mut generator = None;
     if let Some(n) = env_number("PATRON_BENCH_CUSTOMERS")? {
         o.customers = n;
     }
@@ -162,6 +232,15 @@ fn parse_options() -> Result<Options> {
         match arg.as_str() {
             // `cargo bench` passes `--bench` to every benchmark binary.
             "--bench" | "--quick" => {}
+            "--verbose" => o.verbose = true,
+            "--generator" => {
+                let v = value(arg)?;
+                anyhow::ensure!(
+                    v == "wrk" || v == "reqwest",
+                    "--generator {v:?}: expected wrk or reqwest\n{USAGE}"
+                );
+                generator = Some(v);
+            }
             "--customers" => o.customers = number(arg, value(arg)?)?,
             "--seconds" => o.seconds = number(arg, value(arg)?)? as u64,
             "--clients" => o.clients = number(arg, value(arg)?)?,
@@ -192,6 +271,12 @@ fn parse_options() -> Result<Options> {
     anyhow::ensure!(o.small_history > 0, "--small-history must be at least 1");
     anyhow::ensure!(o.large_history > 0, "--large-history must be at least 1");
     o.tokens = o.tokens.min(o.customers);
+    o.generator = match generator.as_deref() {
+        Some("reqwest") => Generator::Reqwest,
+        Some(_) => Generator::find_wrk()
+            .ok_or_else(|| anyhow!("--generator wrk: wrk is not on PATH (or cannot be run)"))?,
+        None => Generator::find_wrk().unwrap_or(Generator::Reqwest),
+    };
     Ok(o)
 }
 
@@ -694,14 +779,38 @@ struct PhaseStats {
     p50_ms: f64,
     p99_ms: f64,
     first_error: Option<String>,
+    /// Why the phase could not be measured (the load generator failed); the figures are empty.
+    failure: Option<String>,
 }
 
 impl PhaseStats {
+    fn failed(reason: String) -> Self {
+        Self {
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            failure: Some(reason),
+            ..Self::default()
+        }
+    }
+
     fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// `figure(self)`, or "failed" when the phase could not be measured.
+    fn cell(&self, figure: impl Fn(&Self) -> String) -> String {
+        if self.failure.is_some() {
+            "failed".to_owned()
+        } else {
+            figure(self)
+        }
+    }
+
     fn print(&self, name: &str) {
+        if let Some(reason) = &self.failure {
+            out!("  {name:<14} failed: {reason}");
+            return;
+        }
         out!(
             "  {name:<14} {:>9.1} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ok {:>7}   errors {}",
             self.per_second(),
@@ -786,12 +895,317 @@ async fn measure(clients: usize, duration: Duration, request: Request) -> Result
     Ok(stats)
 }
 
-/// Measures `request` for `o.seconds` on `o.clients` workers and prints the figures.
-async fn run_phase(label: &str, o: &Options, request: Request) -> Result<PhaseStats> {
-    out!("  measuring {label} for {} s…", o.seconds);
-    let stats = measure(o.clients, Duration::from_secs(o.seconds), request).await?;
+/// Measures one phase for `o.seconds` with `o.clients` concurrent clients, with wrk
+/// (`script`) or with reqwest (`request`) as `o.generator` says, and prints the figures. A
+/// generator that fails gives a failed phase, not an error.
+async fn run_phase(
+    label: &str,
+    o: &Options,
+    work_dir: &Path,
+    base: &str,
+    request: Request,
+    script: WrkScript,
+) -> PhaseStats {
+    let stats = match &o.generator {
+        Generator::Wrk { path, .. } => {
+            out!(
+                "  measuring {label} for {} s (wrk -t{} -c{})…",
+                o.seconds,
+                wrk_threads(o.clients),
+                o.clients
+            );
+            measure_wrk(path, o, work_dir, base, &script).await
+        }
+        Generator::Reqwest => {
+            out!("  measuring {label} for {} s (reqwest)…", o.seconds);
+            measure(o.clients, Duration::from_secs(o.seconds), request).await
+        }
+    }
+    .unwrap_or_else(|e| PhaseStats::failed(format!("{e:#}")));
     stats.print(label);
+    stats
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+// ---------------------------------------------------------------------------------------------
+
+/// Shared by every phase's script, after the phase's values (`data_file`, `expected`, `auth`,
+/// `body`, `prefix`, `occurred_at`) and before its `prepare(item)` and `request()`.
+///
+/// `setup` numbers the threads and keeps them; each thread's `init` reads the data file, one
+/// item a line, through `prepare`; `response` counts the statuses other than `expected` and
+/// keeps the first one with its body; `done` adds the threads' counts and prints one line for
+/// the benchmark to read. wrk's own `errors.status` (statuses above 399) is left out of the
+/// sum: every expected status is a 2xx, so those responses are already unexpected.
+const WRK_COMMON: &str = r#"
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+   thread:set("id", next_id)
+   table.insert(threads, thread)
+   next_id = next_id + 1
+end
+
+function init(args)
+   sent = 0
+   unexpected = 0
+   first_error = nil
+   math.randomseed(id * 7919 + os.time())
+   items = {}
+   for line in io.lines(data_file) do
+      if line ~= "" then
+         items[#items + 1] = prepare(line)
+      end
+   end
+end
+
+function response(status, headers, body)
+   if status ~= expected then
+      unexpected = unexpected + 1
+      if first_error == nil then
+         local text = (body or ""):gsub("%s+", " ")
+         first_error = "answered " .. status .. " (expected " .. expected .. "): " .. text:sub(1, 500)
+      end
+   end
+end
+
+function done(summary, latency, requests)
+   local bad = 0
+   local first = nil
+   for _, thread in ipairs(threads) do
+      bad = bad + (thread:get("unexpected") or 0)
+      first = first or thread:get("first_error")
+   end
+   local e = summary.errors
+   io.write(string.format(
+      "PATRON requests=%d unexpected=%d connect=%d read=%d write=%d timeout=%d duration_us=%d p50_us=%d p99_us=%d\n",
+      summary.requests, bad, e.connect, e.read, e.write, e.timeout, summary.duration,
+      latency:percentile(50), latency:percentile(99)))
+   if first then
+      io.write("PATRON first_error=" .. first .. "\n")
+   end
+end
+"#;
+
+/// Purchases: a random loaded customer, a total of 1.00–1,000.00 USD and an `external_id`
+/// unique across threads (`id`), requests (`sent`) and phases and runs (`prefix`).
+const WRK_PURCHASE: &str = r#"
+function prepare(customer) return customer end
+
+function request()
+   sent = sent + 1
+   local purchase = string.format(
+      '{"external_id":"%s-%d-%d","customer_id":"%s","channel":"store","occurred_at":"%s","currency":"USD","total_minor":%d}',
+      prefix, id, sent, items[math.random(#items)], occurred_at, math.random(100, 100000))
+   return wrk.format("POST", "/v1/purchases",
+      {["Authorization"] = auth, ["Content-Type"] = "application/json"}, purchase)
+end
+"#;
+
+/// Redemptions: a random customer of the sample, an `Idempotency-Key` unique like a purchase's
+/// `external_id`.
+const WRK_REDEMPTION: &str = r#"
+function prepare(customer) return "/v1/customers/" .. customer .. "/redemptions" end
+
+function request()
+   sent = sent + 1
+   return wrk.format("POST", items[math.random(#items)],
+      {["Authorization"] = auth, ["Content-Type"] = "application/json",
+       ["Idempotency-Key"] = string.format("%s-%d-%d", prefix, id, sent)}, body)
+end
+"#;
+
+/// Balance reads: every request is built once in `init`, one per customer token.
+const WRK_BALANCE: &str = r#"
+function prepare(token)
+   return wrk.format("GET", "/v1/me/points", {["Authorization"] = "Bearer " .. token})
+end
+
+function request() return items[math.random(#items)] end
+"#;
+
+/// Profile reads with the API key: every request is built once in `init`, one per customer.
+const WRK_PROFILE: &str = r#"
+function prepare(customer)
+   return wrk.format("GET", "/v1/customers/" .. customer .. "/profile", {["Authorization"] = auth})
+end
+
+function request() return items[math.random(#items)] end
+"#;
+
+/// One phase as a wrk script: its own code, the data file it reads and the values it uses.
+struct WrkScript {
+    /// Names the script and data files and starts every `prefix`.
+    name: &'static str,
+    /// The status every response should have.
+    expect: u16,
+    /// The data file's lines (customer ids or customer tokens), one per `prepare(item)`.
+    items: Arc<Vec<String>>,
+    /// The `Authorization` header of the API key.
+    auth: String,
+    /// The JSON body of requests that send the same one every time.
+    body: String,
+    /// The phase's `prepare(item)` and `request()`.
+    code: &'static str,
+}
+
+impl WrkScript {
+    fn new(name: &'static str, expect: u16, items: Arc<Vec<String>>, code: &'static str) -> Self {
+        Self {
+            name,
+            expect,
+            items,
+            auth: String::new(),
+            body: String::new(),
+            code,
+        }
+    }
+
+    fn with_key(mut self, key: &str) -> Self {
+        self.auth = format!("Bearer {key}");
+        self
+    }
+
+    /// The whole script; `occurred_at` is the phase's start minus a second, `prefix` unique.
+    fn lua(&self, data_file: &Path, occurred_at: &str, prefix: &str) -> String {
+        let values = [
+            ("data_file", data_file.to_string_lossy().into_owned()),
+            ("auth", self.auth.clone()),
+            ("body", self.body.clone()),
+            ("prefix", prefix.to_owned()),
+            ("occurred_at", occurred_at.to_owned()),
+        ];
+        let mut lua = format!(
+            "-- The load benchmark's `{}` phase (benches/load.rs), run by wrk.
+             local expected = {}
+",
+            self.name, self.expect
+        );
+        for (name, value) in values {
+            let _ = writeln!(lua, "local {name} = {}", lua_string(&value));
+        }
+        lua.push_str(WRK_COMMON);
+        lua.push_str(self.code);
+        lua
+    }
+}
+
+/// `s` as a Lua string literal.
+fn lua_string(s: &str) -> String {
+    let mut lit = String::with_capacity(s.len() + 2);
+    lit.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => lit.push_str("\\\""),
+            '\\' => lit.push_str("\\\\"),
+            c if c.is_ascii_control() => {
+                let _ = write!(lit, "\\{:03}", c as u32);
+            }
+            c => lit.push(c),
+        }
+    }
+    lit.push('"');
+    lit
+}
+
+/// Runs `wrk` on `script` for `o.seconds` with `o.clients` connections and reads the line its
+/// `done()` prints.
+async fn measure_wrk(
+    wrk: &Path,
+    o: &Options,
+    work_dir: &Path,
+    base: &str,
+    script: &WrkScript,
+) -> Result<PhaseStats> {
+    let data_file = work_dir.join(format!("wrk-{}.txt", script.name));
+    let mut data = script.items.join("\n");
+    data.push('\n');
+    std::fs::write(&data_file, data).with_context(|| format!("writing {}", data_file.display()))?;
+    let script_file = work_dir.join(format!("wrk-{}.lua", script.name));
+    let prefix = format!("wrk-{}-{}", script.name, random_secret(10));
+    std::fs::write(
+        &script_file,
+        script.lua(&data_file, &a_second_ago(), &prefix),
+    )
+    .with_context(|| format!("writing {}", script_file.display()))?;
+
+    let mut command = Command::new(wrk);
+    command
+        .arg(format!("-t{}", wrk_threads(o.clients)))
+        .arg(format!("-c{}", o.clients))
+        .arg(format!("-d{}s", o.seconds))
+        // As long as the reqwest client waits, far above any latency worth measuring.
+        .args(["--timeout", "30s", "--latency", "-s"])
+        .arg(&script_file)
+        .arg(format!("{base}/"))
+        .stdin(Stdio::null());
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .context("waiting for wrk")?
+        .context("running wrk")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("wrk exited with {}: {}", out.status, stderr.trim());
+    }
+    if o.verbose {
+        let report: Vec<&str> = stdout
+            .lines()
+            .filter(|l| !l.starts_with("PATRON "))
+            .collect();
+        out!("{}", indent(&report.join("\n")));
+    }
+    let stats = parse_wrk(&stdout).with_context(|| format!("wrk's stderr: {:?}", stderr.trim()))?;
+    if !stderr.trim().is_empty() {
+        out!("    wrk's stderr: {}", stderr.trim());
+    }
     Ok(stats)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("      {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The figures of the `PATRON requests=…` line (and the `PATRON first_error=…` line) that the
+/// script's `done()` prints.
+fn parse_wrk(stdout: &str) -> Result<PhaseStats> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PATRON requests="))
+        .ok_or_else(|| anyhow!("wrk printed no `PATRON requests=…` line"))?;
+    let line = format!("requests={line}");
+    let field = |name: &str| -> Result<u64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow!("no number `{name}` in `PATRON {line}`"))
+    };
+    let requests = field("requests")?;
+    let unexpected = field("unexpected")?;
+    let timeouts = field("timeout")?;
+    let socket_errors = field("connect")? + field("read")? + field("write")?;
+    let first_error = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PATRON first_error="))
+        .map(str::to_owned);
+    Ok(PhaseStats {
+        // wrk counts a response that came after the timeout both as a request and a timeout.
+        ok: requests.saturating_sub(unexpected + timeouts) as usize,
+        errors: (unexpected + timeouts + socket_errors) as usize,
+        elapsed: Duration::from_micros(field("duration_us")?),
+        p50_ms: field("p50_us")? as f64 / 1000.0,
+        p99_ms: field("p99_us")? as f64 / 1000.0,
+        first_error: first_error.or_else(|| {
+            (socket_errors + timeouts > 0)
+                .then(|| format!("{socket_errors} socket errors and {timeouts} timeouts (wrk)"))
+        }),
+        failure: None,
+    })
 }
 
 async fn expect_status(resp: reqwest::Response, expected: StatusCode) -> Result<()> {
@@ -1014,6 +1428,10 @@ async fn bench_database(
     let mut server = Server::start(bin, database_url, work_dir)?;
     server.wait_ready(&client).await?;
     out!("  server pid {} ready at {}", server.pid(), server.base);
+    out!(
+        "  load generator of the measured phases: {} (set-up and statement counts: reqwest)",
+        o.generator.describe(o.clients)
+    );
     let base: Arc<str> = Arc::from(server.base.as_str());
     let credentials = set_up(&client, &base).await?;
     let key: Arc<str> = Arc::from(credentials.key.as_str());
@@ -1096,12 +1514,31 @@ async fn bench_database(
     anyhow::ensure!(!tokens.is_empty(), "no customer token could be minted");
 
     let purchase = purchase_requests(&base, &key, ids.clone());
-    let purchases = run_phase("purchases", o, purchase.clone()).await?;
+    let purchases = run_phase(
+        "purchases",
+        o,
+        work_dir,
+        &base,
+        purchase.clone(),
+        WrkScript::new("purchases", 201, ids.clone(), WRK_PURCHASE).with_key(&key),
+    )
+    .await;
 
     let reward_id =
         prepare_redemptions(&client, &base, &credentials.admin, &key, &sample, o).await?;
     let redemption = redemption_requests(&base, &key, sample.clone(), &reward_id);
-    let redemptions = run_phase("redemptions", o, redemption.clone()).await?;
+    let redemptions = run_phase(
+        "redemptions",
+        o,
+        work_dir,
+        &base,
+        redemption.clone(),
+        WrkScript {
+            body: json!({ "reward_id": reward_id }).to_string(),
+            ..WrkScript::new("redemptions", 201, sample.clone(), WRK_REDEMPTION).with_key(&key)
+        },
+    )
+    .await;
 
     let me_points = format!("{base}/v1/me/points");
     let balance_read = get_requests(
@@ -1110,19 +1547,38 @@ async fn bench_database(
             .map(|t| (me_points.clone(), Arc::from(t.as_str())))
             .collect(),
     );
-    let reads = run_phase("balance reads", o, balance_read.clone()).await?;
+    let reads = run_phase(
+        "balance reads",
+        o,
+        work_dir,
+        &base,
+        balance_read.clone(),
+        WrkScript::new("balance-reads", 200, Arc::new(tokens), WRK_BALANCE),
+    )
+    .await;
 
     // Profiles of customers with short and long histories.
     let small = history_customers(&base, &key, o, "small", o.small_history).await?;
     let large = history_customers(&base, &key, o, "large", o.large_history).await?;
     let profile_small_read = customer_gets(&base, &key, &small, "profile");
-    let profile_small = run_phase("profile small", o, profile_small_read.clone()).await?;
+    let profile_small = run_phase(
+        "profile small",
+        o,
+        work_dir,
+        &base,
+        profile_small_read.clone(),
+        WrkScript::new("profile-small", 200, Arc::new(small), WRK_PROFILE).with_key(&key),
+    )
+    .await;
     let profile_large = run_phase(
         "profile large",
         o,
+        work_dir,
+        &base,
         customer_gets(&base, &key, &large, "profile"),
+        WrkScript::new("profile-large", 200, Arc::new(large), WRK_PROFILE).with_key(&key),
     )
-    .await?;
+    .await;
 
     let statements = statement_phase(
         &base,
@@ -1371,10 +1827,15 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
         POOL_SIZE,
         if o.quick { " (--quick)" } else { "" }
     );
+    let _ = writeln!(
+        s,
+        "load generator of the measured phases: {} (set-up and statement counts: reqwest)",
+        o.generator.describe(o.clients)
+    );
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         s,
-        "This machine has {cores} cores; the HTTP clients, the Patron server and PostgreSQL all share them."
+        "This machine has {cores} cores; the load generator, the Patron server and PostgreSQL all share them."
     );
     let _ = writeln!(s);
 
@@ -1386,15 +1847,17 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
     t.row("customer load errors", |r| r.load_errors.to_string());
     for (label, phase) in PHASES {
         t.row(&format!("{label}/s"), |r| {
-            format!("{:.1}", phase(r).per_second())
+            phase(r).cell(|p| format!("{:.1}", p.per_second()))
         });
         t.row(&format!("{label} p50 (ms)"), |r| {
-            format!("{:.2}", phase(r).p50_ms)
+            phase(r).cell(|p| format!("{:.2}", p.p50_ms))
         });
         t.row(&format!("{label} p99 (ms)"), |r| {
-            format!("{:.2}", phase(r).p99_ms)
+            phase(r).cell(|p| format!("{:.2}", p.p99_ms))
         });
-        t.row(&format!("{label} errors"), |r| phase(r).errors.to_string());
+        t.row(&format!("{label} errors"), |r| {
+            phase(r).cell(|p| p.errors.to_string())
+        });
     }
     t.row("server peak memory (VmHWM)", |r| mib(r.peak_kib));
     t.row("server memory at end (VmRSS)", |r| mib(r.rss_kib));
@@ -1439,33 +1902,47 @@ fn summary(o: &Options, results: &[DbResult], pg: Option<PgBench>, notes: &[Stri
     t.row(
         &format!("purchases/s ÷ pgbench tpcb-like ≥ {TARGET_PURCHASE_RATIO}"),
         |r| {
-            ratio_target(
-                ratio(r.purchases.per_second(), pg.map(|p| p.tpcb_tps)),
-                TARGET_PURCHASE_RATIO,
-            )
+            r.purchases.cell(|p| {
+                ratio_target(
+                    ratio(p.per_second(), pg.map(|p| p.tpcb_tps)),
+                    TARGET_PURCHASE_RATIO,
+                )
+            })
         },
     );
     t.row(
         &format!("balance reads/s ÷ pgbench select-only ≥ {TARGET_READ_RATIO}"),
         |r| {
-            ratio_target(
-                ratio(r.reads.per_second(), pg.map(|p| p.select_tps)),
-                TARGET_READ_RATIO,
-            )
+            r.reads.cell(|p| {
+                ratio_target(
+                    ratio(p.per_second(), pg.map(|p| p.select_tps)),
+                    TARGET_READ_RATIO,
+                )
+            })
         },
     );
     t.row(
         &format!("purchase p99 < {TARGET_PURCHASE_P99_MS} ms"),
-        |r| latency_target(r.purchases.p99_ms, TARGET_PURCHASE_P99_MS),
+        |r| {
+            r.purchases
+                .cell(|p| latency_target(p.p99_ms, TARGET_PURCHASE_P99_MS))
+        },
     );
     t.row(
         &format!("redemption p99 < {TARGET_REDEMPTION_P99_MS} ms"),
-        |r| latency_target(r.redemptions.p99_ms, TARGET_REDEMPTION_P99_MS),
+        |r| {
+            r.redemptions
+                .cell(|p| latency_target(p.p99_ms, TARGET_REDEMPTION_P99_MS))
+        },
     );
     s.push_str(&t.text);
     let _ = writeln!(s);
 
     for r in results {
+        if r.profile_small.failure.is_some() || r.profile_large.failure.is_some() {
+            let _ = writeln!(s, "{}: profile reads not compared (a phase failed)", r.name);
+            continue;
+        }
         let throughput = r.profile_small.per_second() / r.profile_large.per_second().max(1e-9);
         let p99 = r.profile_large.p99_ms / r.profile_small.p99_ms.max(1e-9);
         let _ = writeln!(
