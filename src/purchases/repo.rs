@@ -20,31 +20,6 @@ pub fn find_by_external_id(
         .optional()
 }
 
-/// Inserts a purchase and its lines unless a purchase with its `external_id` exists (also one
-/// a concurrent transaction is committing: the insert waits for it). Returns whether it inserted.
-pub fn insert_new(
-    conn: &mut DbConnection,
-    purchase: &PurchaseRow,
-    lines: &[LineRow],
-) -> QueryResult<bool> {
-    let insert = diesel::insert_into(purchases::table)
-        .values(purchase)
-        .on_conflict(purchases::external_id)
-        .do_nothing();
-    let inserted = crate::on_backend!(conn, |c| insert.execute(c))?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    if !lines.is_empty() {
-        // One multi-row insert (at most 500 lines of 10 columns: within both backends' limits
-        // on bound parameters).
-        crate::on_backend!(conn, |c| diesel::insert_into(purchase_lines::table)
-            .values(lines)
-            .execute(c))?;
-    }
-    Ok(true)
-}
-
 /// Lines of several purchases, in line order.
 pub fn lines_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<LineRow>> {
     purchase_lines::table

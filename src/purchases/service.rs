@@ -576,20 +576,20 @@ fn timeline_event(
     }
 }
 
+/// A customer's balance, next expiry (points, when) and tier progress.
+type StandingAfter = (
+    BalanceRow,
+    Option<(i64, NaiveDateTime)>,
+    tiers::service::TierStatus,
+);
+
 /// The balance, next expiry and tier of the customer as they stand.
 fn standing_after(
     c: &mut DbConnection,
     customer_id: &str,
     program: &ProgramSettings,
     now: NaiveDateTime,
-) -> Result<
-    (
-        BalanceRow,
-        Option<(i64, NaiveDateTime)>,
-        tiers::service::TierStatus,
-    ),
-    PurchaseError,
-> {
+) -> Result<StandingAfter, PurchaseError> {
     let summary = crate::points::summary::read(c, customer_id, now, program.tier_window_months)?
         .ok_or(PurchaseError::UnknownCustomer)?;
     let tiers = crate::cache::tiers(c)?;
