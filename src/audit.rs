@@ -38,17 +38,30 @@ pub fn record(
     target_id: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let mut batch = crate::db::batch::Batch::new(conn);
+    batch.push(entry(actor, action, target_type, target_id, at));
+    batch.run(conn).map(drop)
+}
+
+/// The statement that records an audited action (for a `db::batch::Batch`).
+pub fn entry(
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    at: NaiveDateTime,
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg>
++ diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
++ Send
++ 'static {
     let (actor_type, actor_id) = actor.parts();
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::id.eq(uuid::Uuid::now_v7().to_string()),
-            audit_log::actor_type.eq(actor_type),
-            audit_log::actor_id.eq(actor_id),
-            audit_log::action.eq(action),
-            audit_log::target_type.eq(target_type),
-            audit_log::target_id.eq(target_id),
-            audit_log::at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    diesel::insert_into(audit_log::table).values((
+        audit_log::id.eq(uuid::Uuid::now_v7().to_string()),
+        audit_log::actor_type.eq(actor_type.to_owned()),
+        audit_log::actor_id.eq(actor_id.map(str::to_owned)),
+        audit_log::action.eq(action.to_owned()),
+        audit_log::target_type.eq(target_type.to_owned()),
+        audit_log::target_id.eq(target_id.to_owned()),
+        audit_log::at.eq(at),
+    ))
 }

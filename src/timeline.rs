@@ -150,20 +150,30 @@ pub struct NewEvent<'a> {
 
 /// Writes one event; call it inside the transaction that makes the change.
 pub fn record(conn: &mut DbConnection, e: NewEvent<'_>, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::insert_into(timeline_events::table)
-        .values(EventRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            customer_id: e.customer_id.to_owned(),
-            kind: e.kind.as_str().to_owned(),
-            channel: e.channel.to_owned(),
-            summary: e.summary,
-            ref_type: e.ref_type.to_owned(),
-            ref_id: e.ref_id.to_owned(),
-            occurred_at: e.occurred_at,
-            recorded_at: now,
-        })
-        .execute(conn)
-        .map(drop)
+    let mut batch = crate::db::batch::Batch::new(conn);
+    batch.push(insert(e, now));
+    batch.run(conn).map(drop)
+}
+
+/// The statement that writes one event (for a `db::batch::Batch`).
+pub fn insert(
+    e: NewEvent<'_>,
+    now: NaiveDateTime,
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg>
++ diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
++ Send
++ 'static {
+    diesel::insert_into(timeline_events::table).values(EventRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        customer_id: e.customer_id.to_owned(),
+        kind: e.kind.as_str().to_owned(),
+        channel: e.channel.to_owned(),
+        summary: e.summary,
+        ref_type: e.ref_type.to_owned(),
+        ref_id: e.ref_id.to_owned(),
+        occurred_at: e.occurred_at,
+        recorded_at: now,
+    })
 }
 
 /// One entry of the timeline as the API shows it.

@@ -24,6 +24,11 @@ impl<DB> QueryId for Part<'_, DB> {
 }
 
 impl<DB: diesel::backend::Backend> QueryFragment<DB> for Part<'_, DB> {
+    // As for `Combined`: a part has a bounded number of shapes.
+    fn is_safe_to_cache_prepared(&self, _: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         self.0.walk_ast(pass)
     }
@@ -31,8 +36,12 @@ impl<DB: diesel::backend::Backend> QueryFragment<DB> for Part<'_, DB> {
 
 impl RunQueryDsl<SqliteConnection> for Part<'_, Sqlite> {}
 
-/// The parts as one PostgreSQL statement.
-struct Combined<'p, 'a>(&'p [Part<'a, Pg>]);
+/// The parts as one PostgreSQL statement; `cached` when its text takes a bounded number of
+/// shapes.
+struct Combined<'p, 'a> {
+    parts: &'p [Part<'a, Pg>],
+    cached: bool,
+}
 
 impl QueryId for Combined<'_, '_> {
     type QueryId = ();
@@ -45,9 +54,17 @@ impl Query for Combined<'_, '_> {
 }
 
 impl QueryFragment<Pg> for Combined<'_, '_> {
+    // Diesel does not cache UPDATEs, upserts or inserts with optional columns (their text can
+    // vary); a batch's parts take a bounded number of shapes (see `Batch::push`), so the whole
+    // statement is prepared once per connection and shape instead of parsed and planned on
+    // every request.
+    fn is_safe_to_cache_prepared(&self, _: &Pg) -> QueryResult<bool> {
+        Ok(self.cached)
+    }
+
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH ");
-        for (i, part) in self.0.iter().enumerate() {
+        for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
                 out.push_sql(", ");
             }
@@ -55,7 +72,7 @@ impl QueryFragment<Pg> for Combined<'_, '_> {
             part.walk_ast(out.reborrow())?;
             out.push_sql(" RETURNING 1)");
         }
-        for i in 0..self.0.len() {
+        for i in 0..self.parts.len() {
             if i > 0 {
                 out.push_sql(" UNION ALL ");
             }
@@ -78,7 +95,13 @@ struct Count {
 }
 
 /// Statements collected for one round trip.
-pub enum Batch<'a> {
+pub struct Batch<'a> {
+    parts: Parts<'a>,
+    /// A part's text varies (a multi-row insert): the statement is not kept prepared.
+    varying: bool,
+}
+
+enum Parts<'a> {
     Postgres(Vec<Part<'a, Pg>>),
     Sqlite(Vec<Part<'a, Sqlite>>),
 }
@@ -86,23 +109,30 @@ pub enum Batch<'a> {
 impl<'a> Batch<'a> {
     /// An empty batch for this connection's backend.
     pub fn new(conn: &DbConnection) -> Self {
-        match conn {
-            DbConnection::Postgres(_) => Batch::Postgres(Vec::new()),
-            DbConnection::Sqlite(_) => Batch::Sqlite(Vec::new()),
+        let parts = match conn {
+            DbConnection::Postgres(_) => Parts::Postgres(Vec::new()),
+            DbConnection::Sqlite(_) => Parts::Sqlite(Vec::new()),
+        };
+        Self {
+            parts,
+            varying: false,
         }
     }
 
     /// Adds a statement (without `RETURNING`); returns its index in [`Batch::run`]'s answer.
+    ///
+    /// The statement must take a bounded number of shapes (no `IN` lists, no multi-row inserts
+    /// of varying length): batches are kept prepared, once per shape.
     pub fn push<Q>(&mut self, statement: Q) -> usize
     where
         Q: QueryFragment<Pg> + QueryFragment<Sqlite> + Send + 'a,
     {
-        match self {
-            Batch::Postgres(parts) => {
+        match &mut self.parts {
+            Parts::Postgres(parts) => {
                 parts.push(Part(Box::new(statement)));
                 parts.len() - 1
             }
-            Batch::Sqlite(parts) => {
+            Parts::Sqlite(parts) => {
                 parts.push(Part(Box::new(statement)));
                 parts.len() - 1
             }
@@ -111,24 +141,30 @@ impl<'a> Batch<'a> {
 
     /// Whether the statements go to PostgreSQL (in one round trip).
     pub fn is_postgres(&self) -> bool {
-        matches!(self, Batch::Postgres(_))
+        matches!(self.parts, Parts::Postgres(_))
     }
 
     /// Adds a statement only PostgreSQL can run as it is (a multi-row insert); ignored on SQLite.
+    /// A batch holding one is not kept prepared (its text varies with the number of rows).
     pub fn push_postgres<Q: QueryFragment<Pg> + Send + 'a>(&mut self, statement: Q) {
-        if let Batch::Postgres(parts) = self {
+        if let Parts::Postgres(parts) = &mut self.parts {
             parts.push(Part(Box::new(statement)));
+            self.varying = true;
         }
     }
 
     /// Runs the statements; returns the rows each one wrote, in the order they were added.
     pub fn run(self, conn: &mut DbConnection) -> QueryResult<Vec<usize>> {
-        match (self, conn) {
-            (Batch::Postgres(parts), DbConnection::Postgres(c)) => {
+        match (self.parts, conn) {
+            (Parts::Postgres(parts), DbConnection::Postgres(c)) => {
                 if parts.is_empty() {
                     return Ok(Vec::new());
                 }
-                let counts: Vec<Count> = Combined(&parts).load(c)?;
+                let combined = Combined {
+                    parts: &parts,
+                    cached: !self.varying,
+                };
+                let counts: Vec<Count> = combined.load(c)?;
                 let mut written = vec![0; parts.len()];
                 for count in counts {
                     if let Some(slot) = usize::try_from(count.part)
@@ -140,7 +176,7 @@ impl<'a> Batch<'a> {
                 }
                 Ok(written)
             }
-            (Batch::Sqlite(parts), DbConnection::Sqlite(c)) => {
+            (Parts::Sqlite(parts), DbConnection::Sqlite(c)) => {
                 parts.into_iter().map(|part| part.execute(c)).collect()
             }
             _ => Err(diesel::result::Error::QueryBuilderError(

@@ -47,29 +47,6 @@ pub struct Posting {
     pub expires_at: Option<NaiveDateTime>,
 }
 
-/// The columns of [`BalanceRow`], for `RETURNING`.
-const BALANCE_COLUMNS: (
-    balances::customer_id,
-    balances::available,
-    balances::pending,
-    balances::negative,
-    balances::lifetime_earned,
-    balances::redeemed,
-    balances::expired,
-    balances::updated_at,
-    balances::last_seq,
-) = (
-    balances::customer_id,
-    balances::available,
-    balances::pending,
-    balances::negative,
-    balances::lifetime_earned,
-    balances::redeemed,
-    balances::expired,
-    balances::updated_at,
-    balances::last_seq,
-);
-
 /// Creates the balance row of a new customer.
 pub fn open_balance(
     conn: &mut DbConnection,
@@ -121,11 +98,18 @@ pub fn lock_row(
     customer_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<BalanceRow>> {
-    let locked = diesel::update(balances::table.find(customer_id))
-        .set(balances::updated_at.eq(now))
-        .returning(BALANCE_COLUMNS)
-        .get_result(conn)
-        .optional()?;
+    // Written in SQL so that it is prepared once per connection (diesel prepares no UPDATE).
+    let locked: Option<BalanceRow> = crate::db::raw::load(
+        conn,
+        "UPDATE balances SET updated_at = ? WHERE customer_id = ? RETURNING customer_id, \
+         available, pending, negative, lifetime_earned, redeemed, expired, updated_at, last_seq",
+        &[
+            crate::db::raw::Bind::Time(now),
+            crate::db::raw::Bind::Text(customer_id.to_owned()),
+        ],
+    )?
+    .into_iter()
+    .next();
     if locked.is_none() {
         let merged: Option<Option<String>> = crate::db::schema::customers::table
             .find(customer_id)

@@ -51,7 +51,7 @@ impl EntryKind {
 }
 
 /// A customer's balance row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = balances)]
 pub struct BalanceRow {
     pub customer_id: String,

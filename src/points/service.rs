@@ -136,10 +136,31 @@ pub fn consume_lots(
     amount: i64,
     spent_by: Option<(&str, &str)>,
 ) -> Result<(), PointsError> {
-    // The soonest-expiring lots first, a few at a time: spending reads the lots it takes from,
-    // not the customer's whole history. A lot taken whole drops out of the next batch.
+    let takes = plan_spend(c, customer_id, amount)?;
+    let mut batch = crate::db::batch::Batch::new(c);
+    let updates = push_spend(&mut batch, &takes, spent_by);
+    let written = batch.run(c)?;
+    if updates.iter().any(|i| written.get(*i) != Some(&1)) {
+        // The balance said the points were there; lots disagreeing is a bug, so roll back.
+        return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
+    }
+    Ok(())
+}
+
+/// What spending `amount` points takes from each of the customer's available lots, soonest
+/// expiry first (lots that never expire last): (lot id, points). Reads the lots it takes from,
+/// a few at a time, not the customer's whole history. Call under the balance lock, after the
+/// debit was worked out: a shortfall means the lots disagree with the balance, a bug that
+/// rolls the transaction back.
+pub fn plan_spend(
+    c: &mut DbConnection,
+    customer_id: &str,
+    amount: i64,
+) -> Result<Vec<(String, i64)>, PointsError> {
     const BATCH: i64 = 32;
+    let mut takes = Vec::new();
     let mut left = amount;
+    let mut offset = 0;
     while left > 0 {
         let lots: Vec<(String, i64)> = point_lots::table
             .filter(point_lots::customer_id.eq(customer_id))
@@ -152,44 +173,58 @@ pub fn consume_lots(
             ))
             .select((point_lots::id, point_lots::remaining))
             .limit(BATCH)
+            .offset(offset)
             .load(c)?;
-        let before = left;
+        if lots.is_empty() {
+            break;
+        }
+        offset += BATCH;
         for (id, remaining) in lots {
             if left == 0 {
                 break;
             }
             let take = remaining.min(left);
-            let changed = diesel::update(
-                point_lots::table
-                    .find(&id)
-                    .filter(point_lots::remaining.ge(take)),
-            )
-            .set(point_lots::remaining.eq(point_lots::remaining - take))
-            .execute(c)?;
-            if changed == 1 {
-                left -= take;
-                if let Some((source_type, source_id)) = spent_by {
-                    diesel::insert_into(lot_spends::table)
-                        .values((
-                            lot_spends::source_type.eq(source_type),
-                            lot_spends::source_id.eq(source_id),
-                            lot_spends::lot_id.eq(&id),
-                            lot_spends::points.eq(take),
-                        ))
-                        .execute(c)?;
-                }
-            }
-        }
-        if left == before {
-            // No lot left to take from.
-            break;
+            left -= take;
+            takes.push((id, take));
         }
     }
     if left > 0 {
-        // The balance said the points were there; lots disagreeing is a bug, so roll back.
         return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
     }
-    Ok(())
+    Ok(takes)
+}
+
+/// Adds the statements that take `takes` out of their lots (each conditional on the lot still
+/// holding that much) and, with `spent_by`, record what each lot gave, so that
+/// [`refund_spends`] can give it back. Returns the indexes of the lot updates, each of which
+/// must write one row.
+pub fn push_spend(
+    batch: &mut crate::db::batch::Batch<'_>,
+    takes: &[(String, i64)],
+    spent_by: Option<(&str, &str)>,
+) -> Vec<usize> {
+    let mut updates = Vec::with_capacity(takes.len());
+    for (id, take) in takes {
+        updates.push(
+            batch.push(
+                diesel::update(
+                    point_lots::table
+                        .find(id.clone())
+                        .filter(point_lots::remaining.ge(*take)),
+                )
+                .set(point_lots::remaining.eq(point_lots::remaining - *take)),
+            ),
+        );
+        if let Some((source_type, source_id)) = spent_by {
+            batch.push(diesel::insert_into(lot_spends::table).values((
+                lot_spends::source_type.eq(source_type.to_owned()),
+                lot_spends::source_id.eq(source_id.to_owned()),
+                lot_spends::lot_id.eq(id.clone()),
+                lot_spends::points.eq(*take),
+            )));
+        }
+    }
+    updates
 }
 
 /// Gives back to the customer what `source` (type and id) spent, as `refund` entries: each lot it

@@ -76,6 +76,14 @@ pub fn take_stock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
         .first(conn)
 }
 
+/// Whether the reward's stock is unlimited.
+pub fn unlimited(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    rewards::table
+        .find(id)
+        .select(rewards::stock.is_null())
+        .first(conn)
+}
+
 /// Puts one back into a limited stock.
 pub fn return_stock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::update(rewards::table.find(id).filter(rewards::stock.is_not_null()))

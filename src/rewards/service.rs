@@ -7,12 +7,13 @@ use chrono::{Days, NaiveDateTime};
 use super::{CodeRow, RewardRow, generate_code, repo};
 use crate::audit::{self, Actor};
 use crate::customers;
+use crate::db::schema;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::points::ledger::{self, LedgerError, Posting};
-use crate::points::service::consume_lots;
 use crate::points::{BalanceRow, EntryKind};
 use crate::program;
+use diesel::prelude::*;
 
 /// What can go wrong redeeming or using codes.
 #[derive(Debug, thiserror::Error)]
@@ -172,8 +173,7 @@ pub fn redeem(
             cancelled_at: None,
             redeemed_store_id: store.map(str::to_owned),
         };
-        let (_, balance) = ledger::post_locked(
-            c,
+        let planned = ledger::plan_locked(
             Posting {
                 customer_id: customer_id.to_owned(),
                 kind: EntryKind::Redeem,
@@ -189,33 +189,62 @@ pub fn redeem(
             &locked,
             now,
         )?;
-        consume_lots(
-            c,
+        let takes = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
+        let summary = format!(
+            "Redeemed reward {} for {} points",
+            reward.id, code.points_spent
+        );
+        let event = crate::timeline::NewEvent {
             customer_id,
-            reward.cost_points,
+            kind: crate::timeline::Kind::Redemption,
+            channel: crate::timeline::channel_of(actor),
+            summary,
+            ref_type: "code",
+            ref_id: &code.code,
+            occurred_at: now,
+        };
+        // Everything the redemption writes, in one round trip on PostgreSQL.
+        let mut batch = crate::db::batch::Batch::new(c);
+        let debit = ledger::push_posting(&mut batch, &locked, &planned);
+        let lots = crate::points::service::push_spend(
+            &mut batch,
+            &takes,
             Some(("code", code.code.as_str())),
-        )?;
-        repo::insert_code(c, &code)?;
-        if !repo::take_stock(c, reward_id)? {
+        );
+        batch.push(diesel::insert_into(crate::db::schema::reward_codes::table).values(&code));
+        // Unlimited stock (as read above) needs no update, which would make every redemption of
+        // the reward wait for the others on its row.
+        let stock = reward.stock.is_some().then(|| {
+            batch.push(
+                diesel::update(
+                    schema::rewards::table
+                        .find(reward.id.clone())
+                        .filter(schema::rewards::stock.gt(0)),
+                )
+                .set(schema::rewards::stock.eq(schema::rewards::stock - 1)),
+            )
+        });
+        batch.push(audit::entry(
+            actor,
+            "reward.redeem",
+            "customer",
+            customer_id,
+            now,
+        ));
+        batch.push(crate::timeline::insert(event, now));
+        let written = batch.run(c)?;
+        if written.get(debit) != Some(&1) || lots.iter().any(|i| written.get(*i) != Some(&1)) {
+            // The balance or the lots moved under the lock: nothing of this may stay.
+            return Err(RewardError::Db(diesel::result::Error::RollbackTransaction));
+        }
+        // None left; unless the stock was made unlimited since it was read.
+        if let Some(stock) = stock
+            && written.get(stock) != Some(&1)
+            && !repo::unlimited(c, reward_id)?
+        {
             return Err(RewardError::OutOfStock);
         }
-        audit::record(c, actor, "reward.redeem", "customer", customer_id, now)?;
-        crate::timeline::record(
-            c,
-            crate::timeline::NewEvent {
-                customer_id,
-                kind: crate::timeline::Kind::Redemption,
-                channel: crate::timeline::channel_of(actor),
-                summary: format!(
-                    "Redeemed reward {} for {} points",
-                    reward.id, code.points_spent
-                ),
-                ref_type: "code",
-                ref_id: &code.code,
-                occurred_at: now,
-            },
-            now,
-        )?;
+        let balance = planned.after;
         Ok(Redeemed {
             code,
             reward,
