@@ -147,54 +147,97 @@ where
     let Some(key) = key else {
         return db::write(conn, op);
     };
-    let result = db::write(conn, |c| {
+    let result = db::write(conn, |c| -> Result<Outcome, Failure> {
         // Claim the key (one statement): a concurrent twin waits here until this transaction
         // ends, and a key used before is not claimed again.
-        let claim = diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::caller.eq(&key.caller),
-                idempotency_keys::idempotency_key.eq(&key.key),
-                idempotency_keys::request_hash.eq(&key.request_hash),
-                idempotency_keys::response_status.eq(0),
-                idempotency_keys::response_body.eq(""),
-                idempotency_keys::created_at.eq(now),
-            ))
-            .on_conflict((idempotency_keys::caller, idempotency_keys::idempotency_key))
-            .do_nothing();
-        if crate::on_backend!(c, |c| claim.execute(c))? == 0 {
+        if claim(c, key, now, None)? == 0 {
             return match find(c, key)? {
-                Some(stored) => replay(stored, key),
-                None => Err(ApiError::conflict(
+                Some(stored) => replay(stored, key).map_err(Failure::Other),
+                None => Err(Failure::Other(ApiError::conflict(
                     "idempotency_key_in_use",
                     "A request with this Idempotency-Key is still running",
-                )),
+                ))),
             };
         }
-        let outcome = match db::write(c, op) {
-            Ok(outcome) => outcome,
-            Err(e) if e.status_is_client_error() => Outcome {
-                status: e.status(),
-                body: e.problem_json(),
-                replayed: false,
-            },
-            Err(e) => return Err(e),
-        };
-        diesel::update(idempotency_keys::table.find((&key.caller, &key.key)))
-            .set((
-                idempotency_keys::response_status.eq(i32::from(outcome.status.as_u16())),
-                idempotency_keys::response_body.eq(&outcome.body),
-            ))
-            .execute(c)?;
+        // No savepoint around `op`: when it refuses, the whole transaction rolls back (the claim
+        // with it) and the refusal is stored on its own below.
+        let outcome = op(c).map_err(Failure::Op)?;
+        let mut batch = crate::db::batch::Batch::new(c);
+        batch.push(
+            diesel::update(idempotency_keys::table.find((key.caller.clone(), key.key.clone())))
+                .set((
+                    idempotency_keys::response_status.eq(i32::from(outcome.status.as_u16())),
+                    idempotency_keys::response_body.eq(outcome.body.clone()),
+                )),
+        );
+        batch.run(c)?;
         Ok(outcome)
     });
     match result {
+        Ok(outcome) => Ok(outcome),
+        // Refused: the refusal is the key's answer, so that a retry gets it again. A twin that
+        // claimed the key once this transaction had rolled back answers for both.
+        Err(Failure::Op(e)) if e.status_is_client_error() => {
+            let refused = Outcome {
+                status: e.status(),
+                body: e.problem_json(),
+                replayed: false,
+            };
+            db::write(conn, |c| {
+                if claim(c, key, now, Some(&refused))? == 1 {
+                    return Ok(refused);
+                }
+                match find(c, key)? {
+                    Some(stored) => replay(stored, key),
+                    None => Err(ApiError::conflict(
+                        "idempotency_key_in_use",
+                        "A request with this Idempotency-Key is still running",
+                    )),
+                }
+            })
+        }
         // A twin committed first while this one waited: answer with its stored response.
-        Err(e) if e.code() == "idempotency_key_in_use" => match find(conn, key)? {
+        Err(Failure::Other(e)) if e.code() == "idempotency_key_in_use" => match find(conn, key)? {
             Some(stored) => replay(stored, key),
             None => Err(e),
         },
-        other => other,
+        Err(Failure::Op(e) | Failure::Other(e)) => Err(e),
     }
+}
+
+/// Why keyed work failed: the operation itself, or the key's bookkeeping.
+enum Failure {
+    Op(ApiError),
+    Other(ApiError),
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+/// Inserts the key unless it exists (a twin's insert waits for this transaction): as claimed
+/// (status 0) or with its answer. Returns the rows inserted.
+fn claim(
+    c: &mut DbConnection,
+    key: &IdempotencyKey,
+    now: NaiveDateTime,
+    answer: Option<&Outcome>,
+) -> QueryResult<usize> {
+    let insert = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::caller.eq(&key.caller),
+            idempotency_keys::idempotency_key.eq(&key.key),
+            idempotency_keys::request_hash.eq(&key.request_hash),
+            idempotency_keys::response_status
+                .eq(answer.map_or(0, |a| i32::from(a.status.as_u16()))),
+            idempotency_keys::response_body.eq(answer.map_or("", |a| a.body.as_str())),
+            idempotency_keys::created_at.eq(now),
+        ))
+        .on_conflict((idempotency_keys::caller, idempotency_keys::idempotency_key))
+        .do_nothing();
+    crate::on_backend!(c, |c| insert.execute(c))
 }
 
 fn find(c: &mut DbConnection, key: &IdempotencyKey) -> QueryResult<Option<(String, i32, String)>> {

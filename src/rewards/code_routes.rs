@@ -138,6 +138,7 @@ async fn redeem(
     let now = state.clock.now_naive();
     let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
+        // `execute` runs the operation inside its write transaction.
         idempotency::execute(conn, key.as_ref(), now, |c| {
             let Redeemed {
                 code,

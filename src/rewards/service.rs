@@ -124,132 +124,128 @@ pub struct Redeemed {
     pub balance: BalanceRow,
 }
 
-/// Spends points on a reward and issues its code.
+/// Spends points on a reward and issues its code. Call inside a write transaction (the
+/// redemption routes run it in the Idempotency-Key's).
 pub fn redeem(
-    conn: &mut DbConnection,
+    c: &mut DbConnection,
     actor: &Actor,
     customer_id: &str,
     reward_id: &str,
     store: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
-    db::write(conn, |c| {
-        // A merged record's id redeems for the surviving customer.
-        let customer_id = &customers::service::live(c, customer_id)?.id;
-        let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
-        if !reward.active
-            || reward.valid_from.is_some_and(|t| now < t)
-            || reward.valid_until.is_some_and(|t| now >= t)
-        {
-            return Err(RewardError::Unavailable);
-        }
-        // Serialises this customer's redemptions, so the limit below cannot be raced past.
-        let locked = ledger::lock_row(c, customer_id, now)?
-            .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
-        if !meets_tier(c, customer_id, reward.min_tier_id.as_deref())? {
-            return Err(RewardError::TierRequired);
-        }
-        if let Some(limit) = reward.per_customer_limit
-            && repo::count_codes(c, reward_id, customer_id)? >= limit
-        {
-            return Err(RewardError::LimitReached(limit));
-        }
-        // One lock order everywhere: the balance (locked above), then lots, codes, rewards.
-        let code = CodeRow {
-            code: generate_code(),
-            reward_id: reward.id.clone(),
+    // A merged record's id redeems for the surviving customer.
+    let customer_id = &customers::service::live(c, customer_id)?.id;
+    let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
+    if !reward.active
+        || reward.valid_from.is_some_and(|t| now < t)
+        || reward.valid_until.is_some_and(|t| now >= t)
+    {
+        return Err(RewardError::Unavailable);
+    }
+    // Serialises this customer's redemptions, so the limit below cannot be raced past.
+    let locked = ledger::lock_row(c, customer_id, now)?
+        .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
+    if !meets_tier(c, customer_id, reward.min_tier_id.as_deref())? {
+        return Err(RewardError::TierRequired);
+    }
+    if let Some(limit) = reward.per_customer_limit
+        && repo::count_codes(c, reward_id, customer_id)? >= limit
+    {
+        return Err(RewardError::LimitReached(limit));
+    }
+    // One lock order everywhere: the balance (locked above), then lots, codes, rewards.
+    let code = CodeRow {
+        code: generate_code(),
+        reward_id: reward.id.clone(),
+        customer_id: customer_id.to_owned(),
+        points_spent: reward.cost_points,
+        status: "issued".to_owned(),
+        issued_at: now,
+        expires_at: now
+            .checked_add_days(Days::new(
+                u64::try_from(reward.code_validity_days).unwrap_or(1),
+            ))
+            .unwrap_or(now),
+        used_at: None,
+        used_store_id: None,
+        used_purchase_external_id: None,
+        cancelled_at: None,
+        redeemed_store_id: store.map(str::to_owned),
+    };
+    let planned = ledger::plan_locked(
+        Posting {
             customer_id: customer_id.to_owned(),
-            points_spent: reward.cost_points,
-            status: "issued".to_owned(),
-            issued_at: now,
-            expires_at: now
-                .checked_add_days(Days::new(
-                    u64::try_from(reward.code_validity_days).unwrap_or(1),
-                ))
-                .unwrap_or(now),
-            used_at: None,
-            used_store_id: None,
-            used_purchase_external_id: None,
-            cancelled_at: None,
-            redeemed_store_id: store.map(str::to_owned),
-        };
-        let planned = ledger::plan_locked(
-            Posting {
-                customer_id: customer_id.to_owned(),
-                kind: EntryKind::Redeem,
-                points: -reward.cost_points,
-                pending: 0,
-                negative: 0,
-                source_type: "code".to_owned(),
-                source_id: code.code.clone(),
-                lot_id: None,
-                note: None,
-                expires_at: None,
-            },
-            &locked,
-            now,
-        )?;
-        let takes = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
-        let summary = format!(
-            "Redeemed reward {} for {} points",
-            reward.id, code.points_spent
-        );
-        let event = crate::timeline::NewEvent {
-            customer_id,
-            kind: crate::timeline::Kind::Redemption,
-            channel: crate::timeline::channel_of(actor),
-            summary,
-            ref_type: "code",
-            ref_id: &code.code,
-            occurred_at: now,
-        };
-        // Everything the redemption writes, in one round trip on PostgreSQL.
-        let mut batch = crate::db::batch::Batch::new(c);
-        let debit = ledger::push_posting(&mut batch, &locked, &planned);
-        let lots = crate::points::service::push_spend(
-            &mut batch,
-            &takes,
-            Some(("code", code.code.as_str())),
-        );
-        batch.push(diesel::insert_into(crate::db::schema::reward_codes::table).values(&code));
-        // Unlimited stock (as read above) needs no update, which would make every redemption of
-        // the reward wait for the others on its row.
-        let stock = reward.stock.is_some().then(|| {
-            batch.push(
-                diesel::update(
-                    schema::rewards::table
-                        .find(reward.id.clone())
-                        .filter(schema::rewards::stock.gt(0)),
-                )
-                .set(schema::rewards::stock.eq(schema::rewards::stock - 1)),
+            kind: EntryKind::Redeem,
+            points: -reward.cost_points,
+            pending: 0,
+            negative: 0,
+            source_type: "code".to_owned(),
+            source_id: code.code.clone(),
+            lot_id: None,
+            note: None,
+            expires_at: None,
+        },
+        &locked,
+        now,
+    )?;
+    let takes = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
+    let summary = format!(
+        "Redeemed reward {} for {} points",
+        reward.id, code.points_spent
+    );
+    let event = crate::timeline::NewEvent {
+        customer_id,
+        kind: crate::timeline::Kind::Redemption,
+        channel: crate::timeline::channel_of(actor),
+        summary,
+        ref_type: "code",
+        ref_id: &code.code,
+        occurred_at: now,
+    };
+    // Everything the redemption writes, in one round trip on PostgreSQL.
+    let mut batch = crate::db::batch::Batch::new(c);
+    let debit = ledger::push_posting(&mut batch, &locked, &planned);
+    let lots =
+        crate::points::service::push_spend(&mut batch, &takes, Some(("code", code.code.as_str())));
+    batch.push(diesel::insert_into(crate::db::schema::reward_codes::table).values(&code));
+    // Unlimited stock (as read above) needs no update, which would make every redemption of
+    // the reward wait for the others on its row.
+    let stock = reward.stock.is_some().then(|| {
+        batch.push(
+            diesel::update(
+                schema::rewards::table
+                    .find(reward.id.clone())
+                    .filter(schema::rewards::stock.gt(0)),
             )
-        });
-        batch.push(audit::entry(
-            actor,
-            "reward.redeem",
-            "customer",
-            customer_id,
-            now,
-        ));
-        batch.push(crate::timeline::insert(event, now));
-        let written = batch.run(c)?;
-        if written.get(debit) != Some(&1) || lots.iter().any(|i| written.get(*i) != Some(&1)) {
-            // The balance or the lots moved under the lock: nothing of this may stay.
-            return Err(RewardError::Db(diesel::result::Error::RollbackTransaction));
-        }
-        // None left; unless the stock was made unlimited since it was read.
-        if let Some(stock) = stock
-            && written.get(stock) != Some(&1)
-            && !repo::unlimited(c, reward_id)?
-        {
-            return Err(RewardError::OutOfStock);
-        }
-        let balance = planned.after;
-        Ok(Redeemed {
-            code,
-            reward,
-            balance,
-        })
+            .set(schema::rewards::stock.eq(schema::rewards::stock - 1)),
+        )
+    });
+    batch.push(audit::entry(
+        actor,
+        "reward.redeem",
+        "customer",
+        customer_id,
+        now,
+    ));
+    batch.push(crate::timeline::insert(event, now));
+    let written = batch.run(c)?;
+    if written.get(debit) != Some(&1) || lots.iter().any(|i| written.get(*i) != Some(&1)) {
+        // The balance or the lots moved under the lock: nothing of this may stay.
+        return Err(RewardError::Db(diesel::result::Error::RollbackTransaction));
+    }
+    // None left; unless the stock was made unlimited since it was read.
+    if let Some(stock) = stock
+        && written.get(stock) != Some(&1)
+        && !repo::unlimited(c, reward_id)?
+    {
+        return Err(RewardError::OutOfStock);
+    }
+    let balance = planned.after;
+    Ok(Redeemed {
+        code,
+        reward,
+        balance,
     })
 }
 
