@@ -136,9 +136,9 @@ pub fn consume_lots(
     amount: i64,
     spent_by: Option<(&str, &str)>,
 ) -> Result<(), PointsError> {
-    let takes = plan_spend(c, customer_id, amount)?;
+    let plan = plan_spend(c, customer_id, amount)?;
     let mut batch = crate::db::batch::Batch::new(c);
-    let updates = push_spend(&mut batch, &takes, spent_by);
+    let updates = push_spend(&mut batch, &plan.takes, spent_by);
     let written = batch.run(c)?;
     if updates.iter().any(|i| written.get(*i) != Some(&1)) {
         // The balance said the points were there; lots disagreeing is a bug, so roll back.
@@ -156,13 +156,13 @@ pub fn plan_spend(
     c: &mut DbConnection,
     customer_id: &str,
     amount: i64,
-) -> Result<Vec<(String, i64)>, PointsError> {
+) -> Result<SpendPlan, PointsError> {
     const BATCH: i64 = 32;
-    let mut takes = Vec::new();
+    let mut plan = SpendPlan::default();
     let mut left = amount;
     let mut offset = 0;
-    while left > 0 {
-        let lots: Vec<(String, i64)> = point_lots::table
+    loop {
+        let lots: Vec<(String, i64, Option<NaiveDateTime>)> = point_lots::table
             .filter(point_lots::customer_id.eq(customer_id))
             .filter(point_lots::status.eq("available"))
             .filter(point_lots::remaining.gt(0))
@@ -171,27 +171,70 @@ pub fn plan_spend(
                 point_lots::expires_at.asc(),
                 point_lots::id.asc(),
             ))
-            .select((point_lots::id, point_lots::remaining))
+            .select((
+                point_lots::id,
+                point_lots::remaining,
+                point_lots::expires_at,
+            ))
             .limit(BATCH)
             .offset(offset)
             .load(c)?;
-        if lots.is_empty() {
-            break;
-        }
+        plan.complete = i64::try_from(lots.len()).unwrap_or(0) < BATCH;
         offset += BATCH;
-        for (id, remaining) in lots {
-            if left == 0 {
-                break;
-            }
+        for (id, remaining, expires_at) in lots {
             let take = remaining.min(left);
             left -= take;
-            takes.push((id, take));
+            if take > 0 {
+                plan.takes.push((id, take));
+            }
+            plan.left.push((remaining - take, expires_at));
+        }
+        if left == 0 || plan.complete {
+            break;
         }
     }
     if left > 0 {
         return Err(PointsError::Db(diesel::result::Error::RollbackTransaction));
     }
-    Ok(takes)
+    Ok(plan)
+}
+
+/// What spending takes from which lots, and what the lots it read hold afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct SpendPlan {
+    /// (lot id, points taken).
+    pub takes: Vec<(String, i64)>,
+    /// What each lot read holds after the spend, and when it expires, soonest first.
+    left: Vec<(i64, Option<NaiveDateTime>)>,
+    /// Every available lot was read.
+    complete: bool,
+}
+
+impl SpendPlan {
+    /// The soonest expiry among available lots after the spend, (points, when), when the lots
+    /// read tell it; `None` when lots not read may count.
+    pub fn next_expiry(&self) -> Option<Option<(i64, NaiveDateTime)>> {
+        let Some(at) = self
+            .left
+            .iter()
+            .find(|(remaining, at)| *remaining > 0 && at.is_some())
+            .and_then(|(_, at)| *at)
+        else {
+            return self.complete.then_some(None);
+        };
+        // Lots expiring then may go on past the last lot read.
+        let beyond = self.left.last().is_some_and(|(_, last)| *last == Some(at));
+        if beyond && !self.complete {
+            return None;
+        }
+        let points = self
+            .left
+            .iter()
+            .filter(|(_, when)| *when == Some(at))
+            .map(|(remaining, _)| *remaining)
+            .sum();
+        Some(Some((points, at)))
+    }
 }
 
 /// Adds the statements that take `takes` out of their lots (each conditional on the lot still
@@ -293,4 +336,48 @@ pub fn refund_spends(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SpendPlan;
+    use chrono::NaiveDate;
+
+    fn at(day: u32) -> Option<chrono::NaiveDateTime> {
+        NaiveDate::from_ymd_opt(2027, 1, day).and_then(|d| d.and_hms_opt(0, 0, 0))
+    }
+
+    fn plan(left: Vec<(i64, Option<chrono::NaiveDateTime>)>, complete: bool) -> SpendPlan {
+        SpendPlan {
+            takes: Vec::new(),
+            left,
+            complete,
+        }
+    }
+
+    #[test]
+    fn the_next_expiry_after_a_spend_is_the_soonest_lot_left_with_points() {
+        // The soonest lot was spent whole; the next two expire on the 5th.
+        let p = plan(
+            vec![(0, at(1)), (30, at(5)), (20, at(5)), (7, at(9))],
+            false,
+        );
+        assert_eq!(p.next_expiry(), Some(Some((50, at(5).unwrap()))));
+        // Lots that never expire do not count.
+        let p = plan(vec![(0, at(1)), (40, None)], true);
+        assert_eq!(p.next_expiry(), Some(None));
+    }
+
+    #[test]
+    fn the_next_expiry_is_unknown_when_lots_not_read_may_count() {
+        // The last lot read expires then too: more may follow.
+        let p = plan(vec![(0, at(1)), (30, at(5))], false);
+        assert_eq!(p.next_expiry(), None);
+        // Nothing left among the lots read, and more exist.
+        let p = plan(vec![(0, at(1))], false);
+        assert_eq!(p.next_expiry(), None);
+        // Every lot was read.
+        let p = plan(vec![(0, at(1)), (30, at(5))], true);
+        assert_eq!(p.next_expiry(), Some(Some((30, at(5).unwrap()))));
+    }
 }

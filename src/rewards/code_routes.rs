@@ -144,6 +144,7 @@ async fn redeem(
                 code,
                 reward,
                 balance,
+                next_expiry,
             } = service::redeem(
                 c,
                 &actor,
@@ -152,10 +153,16 @@ async fn redeem(
                 store.as_deref(),
                 now,
             )?;
-            // The code's owner: a merged record's id redeems for the surviving customer.
-            let window = crate::cache::program(c)?.tier_window_months;
-            let next = crate::points::summary::read(c, &code.customer_id, now, window)?
-                .and_then(|s| s.next_expiry);
+            let next = match next_expiry {
+                Some(known) => known,
+                // Lots the redemption did not read may count: read them. The code's owner is
+                // the customer (a merged record's id redeems for the survivor).
+                None => {
+                    let window = crate::cache::program(c)?.tier_window_months;
+                    crate::points::summary::read(c, &code.customer_id, now, window)?
+                        .and_then(|s| s.next_expiry)
+                }
+            };
             Outcome::json(
                 StatusCode::CREATED,
                 &RedemptionResponse {

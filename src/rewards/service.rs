@@ -122,6 +122,8 @@ pub struct Redeemed {
     pub code: CodeRow,
     pub reward: RewardRow,
     pub balance: BalanceRow,
+    /// The soonest expiry after the redemption, when the lots it read tell it.
+    pub next_expiry: Option<Option<(i64, NaiveDateTime)>>,
 }
 
 /// Spends points on a reward and issues its code. Call inside a write transaction (the
@@ -189,7 +191,7 @@ pub fn redeem(
         &locked,
         now,
     )?;
-    let takes = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
+    let spend = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
     let summary = format!(
         "Redeemed reward {} for {} points",
         reward.id, code.points_spent
@@ -206,8 +208,11 @@ pub fn redeem(
     // Everything the redemption writes, in one round trip on PostgreSQL.
     let mut batch = crate::db::batch::Batch::new(c);
     let debit = ledger::push_posting(&mut batch, &locked, &planned);
-    let lots =
-        crate::points::service::push_spend(&mut batch, &takes, Some(("code", code.code.as_str())));
+    let lots = crate::points::service::push_spend(
+        &mut batch,
+        &spend.takes,
+        Some(("code", code.code.as_str())),
+    );
     batch.push(diesel::insert_into(crate::db::schema::reward_codes::table).values(&code));
     // Unlimited stock (as read above) needs no update, which would make every redemption of
     // the reward wait for the others on its row.
@@ -246,6 +251,7 @@ pub fn redeem(
         code,
         reward,
         balance,
+        next_expiry: spend.next_expiry(),
     })
 }
 
