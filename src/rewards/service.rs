@@ -136,8 +136,19 @@ pub fn redeem(
     store: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
-    // A merged record's id redeems for the surviving customer.
-    let customer_id = &customers::service::live(c, customer_id)?.id;
+    // Serialises this customer's redemptions, so the limit below cannot be raced past.
+    let (customer_id, locked) = match ledger::lock_customer(c, customer_id, now)? {
+        Some((_, true)) => return Err(customers::service::CustomerError::Erased.into()),
+        Some((locked, false)) => (customer_id.to_owned(), locked),
+        None => {
+            // A merged record's id redeems for the surviving customer.
+            let id = customers::service::live(c, customer_id)?.id;
+            let locked = ledger::lock_row(c, &id, now)?
+                .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
+            (id, locked)
+        }
+    };
+    let customer_id = &customer_id;
     let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
     if !reward.active
         || reward.valid_from.is_some_and(|t| now < t)
@@ -145,9 +156,6 @@ pub fn redeem(
     {
         return Err(RewardError::Unavailable);
     }
-    // Serialises this customer's redemptions, so the limit below cannot be raced past.
-    let locked = ledger::lock_row(c, customer_id, now)?
-        .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
     if !meets_tier(c, customer_id, reward.min_tier_id.as_deref())? {
         return Err(RewardError::TierRequired);
     }
