@@ -264,7 +264,10 @@ impl Caches {
         }
         let generation = store.generation.load(Ordering::Acquire);
         let value = load()?;
-        store.put(key, value.clone(), version, generation);
+        // What this thread's own uncommitted write changed is not shared with other threads.
+        if !CHANGED.with(|c| c.borrow().contains(&topic)) {
+            store.put(key, value.clone(), version, generation);
+        }
         Ok(value)
     }
 }

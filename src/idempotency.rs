@@ -1,10 +1,12 @@
-//! `Idempotency-Key` (API.md §1): the first response to a key — success or failure — is stored in
-//! the same transaction as the change it describes and returned again for the same request.
+//! `Idempotency-Key` (API.md §1): the first response to a key — success or failure — is stored
+//! and returned again for the same request.
 //!
 //! The key is claimed by inserting it before the operation runs, inside the operation's
-//! transaction. A concurrent request with the same key waits on that row (PostgreSQL) or on the
-//! write lock (SQLite) and then sees the stored response, so an operation never runs twice.
-//! The operation runs in a savepoint: a 4xx failure rolls back its effects but is still stored.
+//! transaction, and a success is stored in that same transaction. A concurrent request with the
+//! same key waits on that row (PostgreSQL) or on the write lock (SQLite) and then sees the
+//! stored response, so an operation never runs twice. A 4xx failure rolls the whole transaction
+//! back (the claim with it) and is then stored in a transaction of its own; a twin that claimed
+//! the key in between runs, and its response answers both. 5xx failures are not stored.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap};

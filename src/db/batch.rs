@@ -1,4 +1,5 @@
-//! Writes of one change that need nothing from each other, sent in one round trip.
+//! Writes of one change that need nothing from each other, sent in one round trip (a batch of
+//! more than 200 statements, in one per 200).
 //!
 //! On PostgreSQL the statements become the parts of one statement (`WITH p0 AS (INSERT …
 //! RETURNING 1), p1 AS (UPDATE … RETURNING 1) SELECT …`), which answers how many rows each
@@ -55,7 +56,7 @@ impl Query for Combined<'_, '_> {
 
 impl QueryFragment<Pg> for Combined<'_, '_> {
     // Diesel does not cache UPDATEs, upserts or inserts with optional columns (their text can
-    // vary); a batch's parts take a bounded number of shapes (see `Batch::push`), so the whole
+    // vary); a short batch's parts take a bounded number of shapes (see `Batch::push`), so the
     // statement is prepared once per connection and shape instead of parsed and planned on
     // every request.
     fn is_safe_to_cache_prepared(&self, _: &Pg) -> QueryResult<bool> {
@@ -94,6 +95,11 @@ struct Count {
     n: i64,
 }
 
+/// Most parts kept prepared: larger batches (a spend over many lots) vary in length.
+const MAX_CACHED_PARTS: usize = 24;
+/// Most parts in one statement: well within PostgreSQL's 65,535 parameters.
+const MAX_PARTS: usize = 200;
+
 /// Statements collected for one round trip.
 pub struct Batch<'a> {
     parts: Parts<'a>,
@@ -122,7 +128,7 @@ impl<'a> Batch<'a> {
     /// Adds a statement (without `RETURNING`); returns its index in [`Batch::run`]'s answer.
     ///
     /// The statement must take a bounded number of shapes (no `IN` lists, no multi-row inserts
-    /// of varying length): batches are kept prepared, once per shape.
+    /// of varying length): batches of up to 24 parts are kept prepared, once per shape.
     pub fn push<Q>(&mut self, statement: Q) -> usize
     where
         Q: QueryFragment<Pg> + QueryFragment<Sqlite> + Send + 'a,
@@ -160,18 +166,21 @@ impl<'a> Batch<'a> {
                 if parts.is_empty() {
                     return Ok(Vec::new());
                 }
-                let combined = Combined {
-                    parts: &parts,
-                    cached: !self.varying,
-                };
-                let counts: Vec<Count> = combined.load(c)?;
+                // A long batch (a spend over many lots) goes in several statements, each within
+                // PostgreSQL's limit on parameters, and is not kept prepared: its text varies.
+                let cached = !self.varying && parts.len() <= MAX_CACHED_PARTS;
                 let mut written = vec![0; parts.len()];
-                for count in counts {
-                    if let Some(slot) = usize::try_from(count.part)
-                        .ok()
-                        .and_then(|i| written.get_mut(i))
-                    {
-                        *slot = usize::try_from(count.n).unwrap_or(0);
+                for (chunk, parts) in parts.chunks(MAX_PARTS).enumerate() {
+                    let combined = Combined { parts, cached };
+                    let counts: Vec<Count> = combined.load(c)?;
+                    for count in counts {
+                        if let Some(slot) = usize::try_from(count.part)
+                            .ok()
+                            .map(|i| chunk * MAX_PARTS + i)
+                            .and_then(|i| written.get_mut(i))
+                        {
+                            *slot = usize::try_from(count.n).unwrap_or(0);
+                        }
                     }
                 }
                 Ok(written)

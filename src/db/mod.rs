@@ -105,9 +105,15 @@ impl Pool {
     /// Starts checking, every `interval`, whether cached data changed (`crate::cache`), on a
     /// connection of its own. Call once the migrations have run.
     pub fn start_cache_polling(&self, interval: Duration) -> std::io::Result<()> {
+        // Its statements are not the requests': they are counted apart (and not exported).
+        let statements = prometheus::IntCounter::new(
+            "patron_cache_poll_statements_total",
+            "statements of the cache poll",
+        )
+        .map_err(std::io::Error::other)?;
         let manager = Manager {
             target: self.target.clone(),
-            statements: self.statements.clone(),
+            statements,
         };
         crate::cache::start_polling(
             &self.caches,
@@ -393,6 +399,17 @@ pub fn is_transient(err: &diesel::result::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a diesel error is a foreign-key violation.
+pub fn is_foreign_key_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _
+        )
+    )
 }
 
 /// Whether a diesel error is a unique-constraint violation.

@@ -1,5 +1,7 @@
-//! Posting to the ledger. Every posting is one conditional UPDATE of the balance row (never a
-//! read-decide-write in Rust) plus one immutable entry, inside the caller's write transaction.
+//! Posting to the ledger, inside the caller's write transaction: the balance row is locked and
+//! read in one statement, the posting is worked out against it (it cannot move while the lock
+//! is held), and applied by an UPDATE conditional on the row being the one locked, plus one
+//! immutable entry.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -19,8 +21,8 @@ pub enum LedgerError {
         /// Points available.
         available: i64,
     },
-    /// A column of the balance would leave the range of a 64-bit integer. Checked in the UPDATE
-    /// itself: PostgreSQL would fail with an error, and SQLite would silently turn the sum into a
+    /// A column of the balance would leave the range of a 64-bit integer. Checked before the
+    /// UPDATE: PostgreSQL would fail with an error, and SQLite would silently turn the sum into a
     /// floating-point number.
     #[error("the balance cannot hold this many points")]
     Overflow,
@@ -57,15 +59,6 @@ pub fn open_balance(
         .values(BalanceRow::empty(customer_id, at))
         .execute(conn)
         .map(drop)
-}
-
-/// The balance row, if the customer exists.
-pub fn find_balance(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<BalanceRow>> {
-    balances::table
-        .find(customer_id)
-        .select(BalanceRow::as_select())
-        .first(conn)
-        .optional()
 }
 
 /// The balance row; an empty one if the customer has none.
@@ -138,7 +131,9 @@ struct LockedCustomer {
 }
 
 /// [`lock_row`] for a customer id that is not a merge alias, with whether the customer was
-/// erased, in one statement on PostgreSQL. `None` when that cannot be told in one statement:
+/// erased, in one statement on PostgreSQL. The erasure is read as the statement started (as
+/// a check before the lock would read it): one that commits while this waits for the lock is
+/// not seen. `None` when that cannot be told in one statement:
 /// on SQLite, or when the id has no balance row (unknown, or merged into another); the caller
 /// then resolves the id and locks with [`lock_row`].
 pub fn lock_customer(

@@ -344,7 +344,8 @@ pub fn record(
         | PurchaseError::CustomerErased
         | PurchaseError::CurrencyMismatch { .. }
         | PurchaseError::TooOld { .. } => true,
-        PurchaseError::Db(e) => db::is_unique_violation(e),
+        // The lines of a purchase that was not inserted refer to no purchase.
+        PurchaseError::Db(e) => db::is_unique_violation(e) || db::is_foreign_key_violation(e),
         _ => false,
     };
     if maybe_retry && let Some(existing) = repo::find_by_external_id(conn, &p.external_id)? {

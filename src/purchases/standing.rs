@@ -1,6 +1,6 @@
-//! What recording a purchase reads, read under the customer's balance lock: on PostgreSQL in the
-//! one statement that takes the lock (`UPDATE balances … FROM customers … RETURNING`), on SQLite
-//! (where statements cost no round trip) one table at a time.
+//! What recording a purchase reads, read under the customer's balance lock: on PostgreSQL in one
+//! statement once the lock is held, on SQLite (where statements cost no round trip) one table at
+//! a time.
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -61,12 +61,15 @@ pub fn lock(
     window_months: i64,
 ) -> Result<Locked, PurchaseError> {
     if let (DbConnection::Postgres(_), CustomerRef::Id(id)) = (&*conn, customer)
-        && let Some(row) = lock_pg(conn, id, now, window_months)?
+        && let Some(balance) = ledger::lock_row(conn, id, now)?
     {
+        // Read in a statement of its own, once the lock is held: a statement that waited for
+        // the lock would still read the other tables as they were when it started.
+        let row = read_pg(conn, id, now, window_months)?.ok_or(PurchaseError::UnknownCustomer)?;
         if row.erased_at.is_some() {
             return Err(PurchaseError::CustomerErased);
         }
-        return Ok(row.into_locked());
+        return Ok(row.into_locked(balance));
     }
     // An external id, a merged record's id, an unknown one; or SQLite.
     let found = match customer {
@@ -98,22 +101,6 @@ pub fn lock(
 struct Row {
     #[diesel(sql_type = Text)]
     customer_id: String,
-    #[diesel(sql_type = BigInt)]
-    available: i64,
-    #[diesel(sql_type = BigInt)]
-    pending: i64,
-    #[diesel(sql_type = BigInt)]
-    negative: i64,
-    #[diesel(sql_type = BigInt)]
-    lifetime_earned: i64,
-    #[diesel(sql_type = BigInt)]
-    redeemed: i64,
-    #[diesel(sql_type = BigInt)]
-    expired: i64,
-    #[diesel(sql_type = Timestamp)]
-    updated_at: NaiveDateTime,
-    #[diesel(sql_type = BigInt)]
-    last_seq: i64,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Text>)]
@@ -159,7 +146,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_locked(self) -> Locked {
+    fn into_locked(self, balance: BalanceRow) -> Locked {
         let stats = match (
             self.purchase_count,
             self.segment,
@@ -200,17 +187,7 @@ impl Row {
                 birthday: self.birthday,
                 time_zone: self.time_zone,
             },
-            balance: BalanceRow {
-                customer_id: self.customer_id,
-                available: self.available,
-                pending: self.pending,
-                negative: self.negative,
-                lifetime_earned: self.lifetime_earned,
-                redeemed: self.redeemed,
-                expired: self.expired,
-                updated_at: self.updated_at,
-                last_seq: self.last_seq,
-            },
+            balance,
             held,
             stats,
             qualifying: summary::sum_months(self.qualifying.as_deref()),
@@ -221,12 +198,12 @@ impl Row {
     }
 }
 
-const SOONEST: &str = "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = b.customer_id \
+const SOONEST: &str = "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = c.id \
      AND m.status = 'available' AND m.remaining > 0 AND m.expires_at IS NOT NULL";
 
-/// Locks the balance row of the customer with this id and reads everything else in the same
-/// statement (PostgreSQL): `None` when the id has no balance row (unknown, or merged away).
-fn lock_pg(
+/// Reads the customer with this id, their tier, statistics, qualifying points and next expiry
+/// in one statement (PostgreSQL).
+fn read_pg(
     conn: &mut DbConnection,
     id: &str,
     now: NaiveDateTime,
@@ -235,30 +212,26 @@ fn lock_pg(
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let sql = SQL.get_or_init(|| {
         format!(
-            "UPDATE balances b SET updated_at = ? \
-             FROM customers c \
-             LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
-             LEFT JOIN customer_stats s ON s.customer_id = c.id \
-             WHERE b.customer_id = ? AND c.id = b.customer_id \
-             RETURNING b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, \
-             b.redeemed, b.expired, b.updated_at, b.last_seq, \
-             c.created_at, c.referred_by, c.birthday, c.time_zone, c.erased_at, \
-             ct.tier_id, ct.since AS tier_since, ct.below_since, \
+            "SELECT c.id AS customer_id, c.created_at, c.referred_by, c.birthday, c.time_zone, \
+             c.erased_at, ct.tier_id, ct.since AS tier_since, ct.below_since, \
              s.purchase_count, s.spent_minor, s.returned_minor, s.first_purchase_at, \
              s.last_purchase_at, s.referrals_successful, s.segment, s.segment_since, \
              s.segment_review_at, s.updated_at AS stats_updated_at, \
              (SELECT string_agg(q.points::text, ',') FROM qualifying_points q \
-               WHERE q.customer_id = b.customer_id AND q.month >= ?) AS qualifying, \
+               WHERE q.customer_id = c.id AND q.month >= ?) AS qualifying, \
              ({SOONEST}) AS expiry_at, \
              (SELECT CAST(sum(l.remaining) AS BIGINT) FROM point_lots l \
-               WHERE l.customer_id = b.customer_id AND l.status = 'available' \
-               AND l.expires_at = ({SOONEST})) AS expiry_points"
+               WHERE l.customer_id = c.id AND l.status = 'available' \
+               AND l.expires_at = ({SOONEST})) AS expiry_points \
+             FROM customers c \
+             LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
+             LEFT JOIN customer_stats s ON s.customer_id = c.id \
+             WHERE c.id = ?"
         )
     });
     let binds = [
-        Bind::Time(now),
-        Bind::Text(id.to_owned()),
         Bind::Text(summary::window_start(now, window_months)),
+        Bind::Text(id.to_owned()),
     ];
     let rows: Vec<Row> = raw::load(conn, sql, &binds)?;
     Ok(rows.into_iter().next())

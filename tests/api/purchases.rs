@@ -112,6 +112,44 @@ async fn a_retry_replays_the_purchase_and_a_changed_body_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn an_itemised_purchase_sent_again_or_twice_at_once_is_recorded_once() {
+    let (app, key, id) = setup().await;
+    let itemised = |total: i64| {
+        let mut body = purchase("o-lines", &id, total);
+        body["lines"] = json!([
+            {"sku": "BEANS", "category": "coffee", "quantity": 2, "unit_price_minor": total / 4},
+            {"sku": "MUG", "quantity": 1, "unit_price_minor": total / 2},
+        ]);
+        body
+    };
+    // Two copies at once, then a retry: one purchase, the others replay it.
+    let (a, b) = tokio::join!(
+        app.post("/v1/purchases", &key, itemised(2000)),
+        app.post("/v1/purchases", &key, itemised(2000))
+    );
+    let mut statuses = vec![a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::OK, StatusCode::CREATED]);
+    let first: Value = a.json().await.unwrap();
+    let retry = ok(
+        app.post("/v1/purchases", &key, itemised(2000)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry["lines"].as_array().map(Vec::len), Some(2));
+    // The same external_id with other lines is a conflict, not an error.
+    let resp = app.post("/v1/purchases", &key, itemised(4000)).await;
+    problem(resp, StatusCode::CONFLICT, "purchase_conflict").await;
+    let balance = ok(
+        app.get(&format!("/v1/customers/{id}/points"), &key).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(balance["pending"], 20);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_copies_of_one_purchase_record_it_once() {
     let (app, key, id) = setup().await;
     let body = purchase("o-race", &id, 5000);

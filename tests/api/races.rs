@@ -102,6 +102,51 @@ async fn reward_patches_racing_a_hundred_redemptions_never_oversell_the_stock() 
 }
 
 #[tokio::test]
+async fn concurrent_purchases_of_one_customer_all_count_in_the_tier_and_the_statistics() {
+    let app = TestApp::spawn_with(|s| s.auth.api_key_requests_per_second = 100_000).await;
+    let key = app.api_key(SCOPES).await;
+    let marketer = app.staff_token("marketer").await;
+    // 10 points per purchase: the fifth reaches Silver, whose multiplier doubles what follows.
+    ok(
+        app.post(
+            "/v1/tiers",
+            &marketer,
+            json!({"name": "Silver", "threshold": 50, "multiplier_percent": 200}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = app.customer_id(&key, "busy@example.com").await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let req = send(&app, Method::POST, "/v1/purchases", &key).json(&purchase(
+            &format!("o-busy-{i}"),
+            &id,
+            1000,
+        ));
+        tasks.push(tokio::spawn(req.send()));
+    }
+    let mut earned = Vec::new();
+    for t in tasks {
+        let body = ok(t.await.unwrap().unwrap(), StatusCode::CREATED).await;
+        earned.push(body["points"]["earned"].as_i64().unwrap());
+    }
+    // Each purchase was decided under the lock with the tier as the ones before left it: the
+    // first five earn 10, the seven after them 20, in whatever order they ran.
+    earned.sort_unstable();
+    assert_eq!(earned, [vec![10; 5], vec![20; 7]].concat());
+    let profile = ok(
+        app.get(&format!("/v1/customers/{id}/profile"), &marketer)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(profile["purchases"]["count"], 12);
+    assert_eq!(profile["purchases"]["total_minor"], 12_000);
+}
+
+#[tokio::test]
 async fn ten_concurrent_first_purchases_pay_the_first_purchase_bonus_once() {
     let app = TestApp::spawn().await;
     let key = app.api_key(SCOPES).await;
