@@ -91,18 +91,7 @@ pub fn lock_row(
     customer_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<BalanceRow>> {
-    // Written in SQL so that it is prepared once per connection (diesel prepares no UPDATE).
-    let locked: Option<BalanceRow> = crate::db::raw::load(
-        conn,
-        "UPDATE balances SET updated_at = ? WHERE customer_id = ? RETURNING customer_id, \
-         available, pending, negative, lifetime_earned, redeemed, expired, updated_at, last_seq",
-        &[
-            crate::db::raw::Bind::Time(now),
-            crate::db::raw::Bind::Text(customer_id.to_owned()),
-        ],
-    )?
-    .into_iter()
-    .next();
+    let locked = try_lock_row(conn, customer_id, now)?;
     if locked.is_none() {
         let merged: Option<Option<String>> = crate::db::schema::customers::table
             .find(customer_id)
@@ -118,6 +107,28 @@ pub fn lock_row(
             ));
         }
     }
+    Ok(locked)
+}
+
+/// Locks and returns the balance row under this id, if there is one: `None` for an unknown id
+/// and for a merged record's (the caller resolves it and locks the survivor).
+pub fn try_lock_row(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<BalanceRow>> {
+    // Written in SQL so that it is prepared once per connection (diesel prepares no UPDATE).
+    let locked: Option<BalanceRow> = crate::db::raw::load(
+        conn,
+        "UPDATE balances SET updated_at = ? WHERE customer_id = ? RETURNING customer_id, \
+         available, pending, negative, lifetime_earned, redeemed, expired, updated_at, last_seq",
+        &[
+            crate::db::raw::Bind::Time(now),
+            crate::db::raw::Bind::Text(customer_id.to_owned()),
+        ],
+    )?
+    .into_iter()
+    .next();
     Ok(locked)
 }
 

@@ -61,7 +61,7 @@ pub fn lock(
     window_months: i64,
 ) -> Result<Locked, PurchaseError> {
     if let (DbConnection::Postgres(_), CustomerRef::Id(id)) = (&*conn, customer)
-        && let Some(balance) = ledger::lock_row(conn, id, now)?
+        && let Some(balance) = ledger::try_lock_row(conn, id, now)?
     {
         // Read in a statement of its own, once the lock is held: a statement that waited for
         // the lock would still read the other tables as they were when it started.

@@ -207,6 +207,16 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
     .await;
     let last = balance(&app, &admin, &target).await;
     assert_eq!(last["pending"], 900 + 100);
+    // So does one sending the source's Patron id.
+    let body = ok(
+        app.post("/v1/purchases", &key, purchase("s-3", &source, 10_000))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(body["customer_id"], target.as_str());
+    let last = balance(&app, &admin, &target).await;
+    assert_eq!(last["pending"], 900 + 200);
     assert_chain(&history(&app, &admin, &target).await, &last);
 }
 
