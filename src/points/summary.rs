@@ -61,10 +61,10 @@ struct Row {
     expiry_points: Option<i64>,
 }
 
-const SOONEST: &str = "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = b.customer_id \
-     AND m.status = 'available' AND m.remaining > 0 AND m.expires_at IS NOT NULL";
-
-fn statement(pg: bool) -> String {
+/// The columns `qualifying` (the window's monthly points, from the first `?`), `expiry_at` and
+/// `expiry_points` of the customer whose id is the SQL expression `customer`, as subqueries on
+/// the indexes of `qualifying_points` and `point_lots`.
+pub fn standing_columns(pg: bool, customer: &str) -> String {
     let (months, points) = if pg {
         (
             "string_agg(q.points::text, ',')",
@@ -73,16 +73,27 @@ fn statement(pg: bool) -> String {
     } else {
         ("group_concat(q.points, ',')", "sum(l.remaining)")
     };
+    let soonest = format!(
+        "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = {customer} \
+         AND m.status = 'available' AND m.remaining > 0 AND m.expires_at IS NOT NULL"
+    );
+    format!(
+        "(SELECT {months} FROM qualifying_points q WHERE q.customer_id = {customer} \
+           AND q.month >= ?) AS qualifying, \
+         ({soonest}) AS expiry_at, \
+         (SELECT {points} FROM point_lots l WHERE l.customer_id = {customer} \
+           AND l.status = 'available' AND l.expires_at = ({soonest})) AS expiry_points"
+    )
+}
+
+fn statement(pg: bool) -> String {
     format!(
         "SELECT b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, b.redeemed, \
          b.expired, b.updated_at, b.last_seq, ct.tier_id, ct.since AS tier_since, ct.below_since, \
-         (SELECT {months} FROM qualifying_points q WHERE q.customer_id = b.customer_id \
-           AND q.month >= ?) AS qualifying, \
-         ({SOONEST}) AS expiry_at, \
-         (SELECT {points} FROM point_lots l WHERE l.customer_id = b.customer_id \
-           AND l.status = 'available' AND l.expires_at = ({SOONEST})) AS expiry_points \
+         {} \
          FROM balances b LEFT JOIN customer_tiers ct ON ct.customer_id = b.customer_id \
-         WHERE b.customer_id = ?"
+         WHERE b.customer_id = ?",
+        standing_columns(pg, "b.customer_id")
     )
 }
 

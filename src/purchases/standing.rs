@@ -198,9 +198,6 @@ impl Row {
     }
 }
 
-const SOONEST: &str = "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = c.id \
-     AND m.status = 'available' AND m.remaining > 0 AND m.expires_at IS NOT NULL";
-
 /// Reads the customer with this id, their tier, statistics, qualifying points and next expiry
 /// in one statement (PostgreSQL).
 fn read_pg(
@@ -216,17 +213,12 @@ fn read_pg(
              c.erased_at, ct.tier_id, ct.since AS tier_since, ct.below_since, \
              s.purchase_count, s.spent_minor, s.returned_minor, s.first_purchase_at, \
              s.last_purchase_at, s.referrals_successful, s.segment, s.segment_since, \
-             s.segment_review_at, s.updated_at AS stats_updated_at, \
-             (SELECT string_agg(q.points::text, ',') FROM qualifying_points q \
-               WHERE q.customer_id = c.id AND q.month >= ?) AS qualifying, \
-             ({SOONEST}) AS expiry_at, \
-             (SELECT CAST(sum(l.remaining) AS BIGINT) FROM point_lots l \
-               WHERE l.customer_id = c.id AND l.status = 'available' \
-               AND l.expires_at = ({SOONEST})) AS expiry_points \
+             s.segment_review_at, s.updated_at AS stats_updated_at, {} \
              FROM customers c \
              LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
              LEFT JOIN customer_stats s ON s.customer_id = c.id \
-             WHERE c.id = ?"
+             WHERE c.id = ?",
+            summary::standing_columns(true, "c.id")
         )
     });
     let binds = [

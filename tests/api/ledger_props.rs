@@ -305,7 +305,10 @@ fn job(app: &TestApp, op: &Op) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn check_invariants(app: &TestApp, customer: &str) {
+/// Checks one customer's ledger straight from the database: each balance column is the sum of
+/// its history column, `seq` counts up without gaps and each entry continues from the one
+/// before, nothing is negative, and the lots hold exactly the available and pending points.
+pub fn check_invariants(app: &TestApp, customer: &str) {
     let mut conn = app.pool.get().unwrap();
     let c = &mut *conn;
     let (available, pending, negative): (i64, i64, i64) = balances::table

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use patron::db::schema::{balances, ledger_entries, point_lots, purchases, reward_codes};
+use patron::db::schema::{ledger_entries, purchases, reward_codes};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -515,76 +515,6 @@ fn stored_code(redemption: &Value) -> String {
     redemption["code"].as_str().expect("code").replace('-', "")
 }
 
-/// Checks the ledger of one customer straight from the database, as the ledger property test
-/// does: each balance column is the sum of its history column, `seq` counts up without gaps and
-/// each entry continues from the one before, nothing is negative, and the lots hold exactly the
-/// available and pending points.
-fn check_ledger(app: &TestApp, customer: &str) {
-    let mut conn = app.pool.get().unwrap();
-    let c = &mut *conn;
-    let (available, pending, negative): (i64, i64, i64) = balances::table
-        .find(customer)
-        .select((balances::available, balances::pending, balances::negative))
-        .first(c)
-        .unwrap();
-    let entries: Vec<(i64, i64, i64, i64, i64, i64)> = ledger_entries::table
-        .filter(ledger_entries::customer_id.eq(customer))
-        .order(ledger_entries::seq.asc())
-        .select((
-            ledger_entries::seq,
-            ledger_entries::points,
-            ledger_entries::pending,
-            ledger_entries::negative,
-            ledger_entries::balance_after,
-            ledger_entries::pending_after,
-        ))
-        .load(c)
-        .unwrap();
-    let (mut sum_a, mut sum_p, mut sum_n) = (0, 0, 0);
-    for (i, e) in entries.iter().enumerate() {
-        sum_a += e.1;
-        sum_p += e.2;
-        sum_n += e.3;
-        assert_eq!(e.0, i as i64 + 1, "{customer}: seq counts up without gaps");
-        assert_eq!(
-            (e.4, e.5),
-            (sum_a, sum_p),
-            "{customer}: entry {} continues from the one before",
-            e.0
-        );
-    }
-    assert_eq!(
-        (available, pending, negative),
-        (sum_a, sum_p, sum_n),
-        "{customer}: balance equals the sum of history"
-    );
-    assert!(available >= 0 && pending >= 0 && negative >= 0);
-    let lots: Vec<(String, i64, i64)> = point_lots::table
-        .filter(point_lots::customer_id.eq(customer))
-        .select((
-            point_lots::status,
-            point_lots::points,
-            point_lots::remaining,
-        ))
-        .load(c)
-        .unwrap();
-    assert!(
-        lots.iter().all(|(_, p, r)| (0..=*p).contains(r)),
-        "{customer}: lots never negative: {lots:?}"
-    );
-    let in_lots = |status: &str| {
-        lots.iter()
-            .filter(|(s, _, _)| s == status)
-            .map(|(_, _, r)| r)
-            .sum::<i64>()
-    };
-    assert_eq!(
-        (in_lots("available"), in_lots("pending")),
-        (available, pending),
-        "{customer}: the lots hold the balance"
-    );
-}
-
 #[tokio::test]
 async fn purchases_and_redemptions_racing_through_two_instances_keep_every_ledger_exact() {
     const CUSTOMERS: usize = 5;
@@ -821,7 +751,7 @@ async fn purchases_and_redemptions_racing_through_two_instances_keep_every_ledge
     }
     drop(conn);
     for customer in &customers {
-        check_ledger(&a, customer);
+        crate::ledger_props::check_invariants(&a, customer);
         // Both instances read the same balance.
         let path = format!("/v1/customers/{customer}/points");
         let from_a = ok(a.get(&path, &key).await, StatusCode::OK).await;
