@@ -58,7 +58,8 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
-/// Prometheus metrics: request counts and latencies by route and status.
+/// Prometheus metrics: request counts and latencies by route and status, and the SQL statements
+/// sent to the database (`patron_db_statements_total`).
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 async fn metrics_text(metrics: web::Data<metrics::Metrics>) -> Result<HttpResponse, ApiError> {
