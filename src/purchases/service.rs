@@ -492,23 +492,18 @@ fn record_new(
     crate::feedback::invitations::after_purchase(c, &purchase, now)?;
     let paid_referral =
         lot.as_ref().is_some_and(|l| l.status == "available") && locked.buyer.referred_by.is_some();
-    if paid_referral {
+    let (balance, next_expiry, tier) = if paid_referral {
         // Only a referred customer's first purchase pays the referral; it may credit this
         // customer too, so the balance is read back then.
         crate::referrals::maybe_pay(c, &customer_id, &id, now)?;
-        let (balance, next_expiry, tier) = standing_after(c, &customer_id, &program, now)?;
-        return Ok(Recorded {
-            purchase,
-            lines,
-            lot,
+        standing_after(c, &customer_id, &program, now)?
+    } else {
+        (
             balance,
-            next_expiry,
-            tier,
-            replayed: false,
-        });
-    }
-    let next_expiry = soonest_after(locked.next_expiry, lot.as_ref());
-    let tier = tiers::service::status_from(&tiers, &program, held_after, qualifying);
+            soonest_after(locked.next_expiry, lot.as_ref()),
+            tiers::service::status_from(&tiers, &program, held_after, qualifying),
+        )
+    };
     Ok(Recorded {
         purchase,
         lines,
