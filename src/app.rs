@@ -44,6 +44,8 @@ pub struct AppState {
     pub passwords: PasswordGate,
     /// What jobs use (settings, signing key); handlers reach the settings through it too.
     pub jobs: JobContext,
+    /// How the staff console calls this instance's API.
+    pub console: crate::admin::api::Loopback,
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -90,6 +92,9 @@ impl Application {
             mailer: std::sync::Arc::new(messages::mailer::Mailer::new(&settings.smtp)?),
         };
 
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let console = crate::admin::api::Loopback::new(listener.local_addr()?)?;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock,
@@ -106,10 +111,9 @@ impl Application {
             ),
             passwords: passwords.clone(),
             jobs: jobs.clone(),
+            console,
         });
         let metrics = web::Data::new(Metrics::new(pool.statements())?);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
-        let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
@@ -148,7 +152,8 @@ impl Application {
                 )
                 .split_for_parts();
             let doc = OpenApiJson::new(api);
-            app.app_data(state.clone())
+            app.configure(crate::admin::config)
+                .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(web::Data::new(doc))
                 .app_data(

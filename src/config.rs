@@ -28,6 +28,17 @@ pub struct Settings {
     pub messages: MessageSettings,
     /// Scheduled jobs.
     pub scheduler: SchedulerSettings,
+    /// The staff console at `/admin/`.
+    pub console: ConsoleSettings,
+}
+
+/// The staff console's sessions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    /// Seconds without a page load after which a session ends.
+    pub idle_timeout_secs: i64,
+    /// Seconds after sign-in after which a session ends, however busy.
+    pub absolute_timeout_secs: i64,
 }
 
 /// How the SMTP connection is secured.

@@ -1,5 +1,6 @@
 //! Patron: a loyalty club and customer profile service.
 
+pub mod admin;
 pub mod api_keys;
 pub mod app;
 pub mod audit;

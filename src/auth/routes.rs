@@ -57,14 +57,39 @@ fn admit(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
+    let password = body.password.expose_secret();
+    limit_login(state, &ip, &email, password, audience)?;
+    Ok((email, password.to_owned()))
+}
+
+/// Counts a login attempt from `ip` for `email` (normalised) against the limits, then checks the
+/// password's length. The console's sign-in counts in the same buckets as the API's login.
+pub fn limit_login(
+    state: &AppState,
+    ip: &str,
+    email: &str,
+    password: &str,
+    audience: Audience,
+) -> Result<(), ApiError> {
     // `aud` names are distinct (patron:staff, patron:customer), so are the email buckets.
     state.login_limiter.check([
         format!("ip:{ip}").as_str(),
         format!("{}-email:{email}", audience.as_str()).as_str(),
     ])?;
-    let password = body.password.expose_secret();
-    passwords::check_login(password)?;
-    Ok((email, password.to_owned()))
+    passwords::check_login(password)
+}
+
+/// The active staff member with this email and password; `invalid_credentials` otherwise (the
+/// same answer, and the same hashing work, whichever part was wrong).
+pub async fn check_staff_password(
+    state: &AppState,
+    email: String,
+    password: String,
+) -> Result<staff::StaffRow, ApiError> {
+    let member = db::run(&state.pool, move |c| staff::repo::find_by_email(c, &email)).await?;
+    let stored = member.as_ref().map(|m| m.password_hash.clone());
+    let matches = state.passwords.verify(password, stored).await?;
+    member.filter(|m| matches && m.active).ok_or_else(invalid)
 }
 
 /// Staff login.
@@ -79,10 +104,7 @@ async fn login(
     body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, password) = admit(&state, &req, body.read().await?, Audience::Staff)?;
-    let member = db::run(&state.pool, move |c| staff::repo::find_by_email(c, &email)).await?;
-    let stored = member.as_ref().map(|m| m.password_hash.clone());
-    let matches = state.passwords.verify(password, stored).await?;
-    let member = member.filter(|m| matches && m.active).ok_or_else(invalid)?;
+    let member = check_staff_password(&state, email, password).await?;
     let issued = state
         .tokens
         .issue(Audience::Staff, &member.id, state.clock.now())?;

@@ -378,7 +378,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        staff_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    console_preferences (staff_id) {
+        staff_id -> Text,
+        language -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> staff (created_by));
+diesel::joinable!(console_sessions -> staff (staff_id));
+diesel::joinable!(console_preferences -> staff (staff_id));
 diesel::joinable!(customer_stats -> customers (customer_id));
 diesel::joinable!(customer_search_terms -> customers (customer_id));
 diesel::joinable!(customer_tags -> customers (customer_id));
@@ -591,6 +611,8 @@ diesel::joinable!(recovery_cases -> feedback_responses (response_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
+    console_sessions,
+    console_preferences,
     api_keys,
     customers,
     customer_tags,

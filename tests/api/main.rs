@@ -10,6 +10,9 @@ mod backdating;
 mod birthday;
 mod cli;
 mod code_privacy;
+mod console;
+#[allow(dead_code)] // Some helpers serve only some areas' tests.
+mod console_client;
 mod corruption;
 mod customers;
 mod delivery;

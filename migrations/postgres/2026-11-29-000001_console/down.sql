@@ -1,0 +1,2 @@
+DROP TABLE console_preferences;
+DROP TABLE console_sessions;

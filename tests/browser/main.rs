@@ -1,0 +1,11 @@
+//! Browser tests of the staff console: headless Chromium through WebDriver against the real server,
+//! each with its own fresh database (SQLite, or PostgreSQL with PATRON_TEST_POSTGRES_URL).
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+#[allow(dead_code)]
+mod harness;
+
+mod session;
