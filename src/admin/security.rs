@@ -100,7 +100,13 @@ pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(include_str!("static/console.css"))
+        .body(concat!(
+            include_str!("static/console.css"),
+            include_str!("static/catalog.css"),
+            include_str!("static/customers.css"),
+            include_str!("static/insight.css"),
+            include_str!("static/access.css"),
+        ))
 }
 
 /// `GET /admin/static/console.js`.
