@@ -404,7 +404,6 @@ mod tests {
         }
     }
 
-    #[test]
     fn round_trip(doc: &Value) -> Value {
         let mut values = Map::new();
         flatten("", doc, &mut values);
