@@ -170,6 +170,12 @@ impl Permission {
         scope: Some(Scope::PurchasesWrite),
         roles: &[],
     };
+    /// Compute what a basket would earn without recording it (`POST /v1/purchases/preview`):
+    /// store backends with `purchases:write`; marketers and support, to try the earning rules.
+    pub const PURCHASES_PREVIEW: Permission = Permission {
+        scope: Some(Scope::PurchasesWrite),
+        roles: &[Role::Marketer, Role::Support],
+    };
     /// Read balances, history and purchases.
     pub const POINTS_READ: Permission = Permission {
         scope: Some(Scope::PointsRead),

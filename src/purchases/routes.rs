@@ -357,7 +357,8 @@ async fn record(
     Ok(outcome.into_response())
 }
 
-/// Compute the points a purchase would earn, without recording anything.
+/// Compute the points a purchase would earn, without recording anything (API keys with
+/// `purchases:write`; marketers, support and admins, to try the earning rules).
 #[utoipa::path(tag = "purchases", request_body = PurchaseRequest, security(("bearer" = [])),
     responses((status = 200, body = PreviewResponse), (status = 400, body = Problem), (status = 403, description = "`store_mismatch`: the API key is bound to another store", body = Problem),
         (status = 422, body = Problem)))]
@@ -367,7 +368,7 @@ async fn preview(
     caller: Caller,
     body: Body<PurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Permission::PURCHASES_WRITE)?;
+    caller.require(Permission::PURCHASES_PREVIEW)?;
     let now = state.clock.now();
     let cmd = body.read().await?.parse(caller.bound_store(), now)?;
     let Quote {

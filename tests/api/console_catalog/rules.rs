@@ -206,26 +206,27 @@ async fn a_dry_run_shows_what_a_basket_would_earn_for_a_customer() {
 }
 
 #[tokio::test]
-async fn a_marketer_manages_rules_but_the_preview_endpoint_keeps_the_dry_run_from_them() {
+async fn a_marketer_manages_rules_and_dry_runs_them_an_analyst_does_neither() {
     let app = TestApp::spawn().await;
     let (mut marketer, _) = ConsoleClient::with_role(&app, "marketer").await;
     let (status, html) = marketer.page("/admin/rules").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"create-rule\""));
+    assert!(html.contains("id=\"dry-run-form\""), "{html}");
+
+    let (mut analyst, _) = ConsoleClient::with_role(&app, "analyst").await;
+    let (status, html) = analyst.page("/admin/rules").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("create-rule"));
     assert!(html.contains("id=\"dry-run-unavailable\""), "{html}");
     assert!(!html.contains("id=\"dry-run-form\""));
-    let resp = marketer
+    let resp = analyst
         .post(
             "/admin/rules/dry-run",
             &[("customer_id", "x"), ("total_minor", "100")],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-
-    let (mut analyst, _) = ConsoleClient::with_role(&app, "analyst").await;
-    let (status, html) = analyst.page("/admin/rules").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(!html.contains("create-rule"));
     let (status, _) = analyst.page("/admin/rules/new").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let resp = analyst

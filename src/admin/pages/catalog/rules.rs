@@ -71,7 +71,7 @@ async fn rules_page(cx: &Console, api: &Api, status: StatusCode, mut data: Value
     data["tier_names"] = Value::Object(names);
     data["currency"] = program["currency"].clone();
     data["channels"] = choices(cx, "rules.channel", CHANNELS);
-    data["can_dry_run"] = json!(cx.can(Permission::PURCHASES_WRITE));
+    data["can_dry_run"] = json!(cx.can(Permission::PURCHASES_PREVIEW));
     data["line_rows"] = json!((0..dry_run::LINE_ROWS).collect::<Vec<_>>());
     if data.get("dry_values").is_none() {
         data["dry_values"] = json!({"channel": "store", "lines[0].quantity": "1"});

@@ -99,7 +99,7 @@ fn rule_label(rule: &str, lang: Locale) -> String {
 /// `POST /admin/rules/dry-run`: the rules page with the basket's points.
 pub async fn run(cx: Console, payload: web::Payload) -> ConsoleResult {
     cx.require(Permission::PROGRAM_READ)?;
-    cx.require(Permission::PURCHASES_WRITE)?;
+    cx.require(Permission::PURCHASES_PREVIEW)?;
     let form = cx.form(payload).await?;
     let api = cx.api()?;
     let program = api.get("/v1/program").await?;
