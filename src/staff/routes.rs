@@ -17,7 +17,7 @@ use crate::values::Email;
 use crate::{db, pagination};
 
 /// Shortest staff password.
-const MIN_PASSWORD_CHARS: usize = 12;
+pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
