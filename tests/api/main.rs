@@ -11,6 +11,7 @@ mod birthday;
 mod cli;
 mod code_privacy;
 mod console;
+mod console_access;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
 mod corruption;
