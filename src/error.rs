@@ -142,6 +142,12 @@ impl ApiError {
         }
     }
 
+    /// Names the fields a problem is about (shown next to them by a form).
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// Attaches the id of the existing object a conflict is about.
     pub fn with_existing_id(mut self, id: impl Into<String>) -> Self {
         self.existing_id = Some(id.into());

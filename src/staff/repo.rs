@@ -73,6 +73,22 @@ pub fn update(
         .execute(conn)
 }
 
+/// Replaces a staff member's password hash.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &str,
+    password_hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    crate::cache::changed(crate::cache::Topic::Staff);
+    diesel::update(staff::table.find(id))
+        .set((
+            staff::password_hash.eq(password_hash),
+            staff::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
 /// Locks every active admin's row for the rest of the transaction and returns how many there
 /// are. A concurrent demotion that committed first is seen (PostgreSQL re-checks a row it waited
 /// for), so two admins demoting each other cannot both count the other.

@@ -1,6 +1,6 @@
 //! Staff management endpoints (admin only): `/v1/staff`.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -17,11 +17,14 @@ use crate::values::Email;
 use crate::{db, pagination};
 
 /// Shortest staff password.
-const MIN_PASSWORD_CHARS: usize = 12;
+pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(create).service(list).service(update);
+    cfg.service(create)
+        .service(list)
+        .service(change_own_password)
+        .service(update);
 }
 
 /// A staff member as the API shows it.
@@ -69,6 +72,18 @@ pub struct CreateStaff {
 pub struct UpdateStaff {
     role: Option<Role>,
     active: Option<bool>,
+}
+
+/// A staff member's current password and the one replacing it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// At most 1024 bytes.
+    #[schema(value_type = String, format = Password, max_length = 1024)]
+    current_password: SecretString,
+    /// At least 12 characters, at most 1024 bytes.
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
+    new_password: SecretString,
 }
 
 /// A page of staff.
@@ -167,4 +182,66 @@ async fn update(
     })
     .await?;
     Ok(HttpResponse::Ok().json(StaffResponse::try_from(row)?))
+}
+
+/// Change the signed-in staff member's own password (staff tokens only). Attempts count against
+/// the login rate limit per staff member, so a stolen token cannot be used to guess the password.
+#[utoipa::path(tag = "staff", request_body = ChangePassword, security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, description = "`invalid_current_password`", body = Problem),
+        (status = 429, description = "`rate_limited`, with Retry-After", body = Problem)))]
+#[put("/staff/me/password")]
+async fn change_own_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let Caller::Staff { id, .. } = &caller else {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "Only a signed-in staff member changes their own password",
+        ));
+    };
+    let id = id.clone();
+    let body = body.read().await?;
+    let current = body.current_password.expose_secret().to_owned();
+    let new = body.new_password.expose_secret().to_owned();
+    let mut errors = Vec::new();
+    if current.len() > passwords::MAX_LEN {
+        errors.push(FieldError::new(
+            "current_password",
+            format!("must be at most {} bytes", passwords::MAX_LEN),
+        ));
+    }
+    if let Err(e) = passwords::check_new("new_password", &new, MIN_PASSWORD_CHARS) {
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    state
+        .login_limiter
+        .check([format!("staff-password:{id}").as_str()])?;
+    let lookup = id.clone();
+    let member = db::run(&state.pool, move |c| repo::find(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Staff member"))?;
+    if !state
+        .passwords
+        .verify(current, Some(member.password_hash))
+        .await?
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_current_password",
+            "The current password is wrong",
+        )
+        .with_errors(vec![FieldError::new("current_password", "is wrong")]));
+    }
+    let hash = state.passwords.hash(new).await?;
+    let (now, actor) = (state.clock.now_naive(), caller.actor());
+    db::run(&state.pool, move |c| {
+        service::change_password(c, &actor, &id, &hash, now)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -102,6 +102,23 @@ pub fn update(
     })
 }
 
+/// Stores a staff member's new password (already hashed, the current one already checked).
+pub fn change_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), StaffError> {
+    db::write(conn, |c| {
+        if repo::set_password(c, id, password_hash, now)? == 0 {
+            return Err(StaffError::NotFound);
+        }
+        audit::record(c, actor, "staff.password_change", "staff", id, now)?;
+        Ok(())
+    })
+}
+
 /// Creates the first admin if there is no staff yet. Returns whether this call created it; when two
 /// instances start at once, the unique email lets exactly one win.
 pub fn bootstrap_admin(

@@ -12,6 +12,7 @@ mod cli;
 mod code_privacy;
 mod console;
 mod console_catalog;
+mod console_access;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
 mod corruption;

@@ -93,6 +93,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/staff"),
     ("get", "/v1/staff"),
     ("patch", "/v1/staff/{id}"),
+    ("put", "/v1/staff/me/password"),
     ("post", "/v1/api-keys"),
     ("get", "/v1/api-keys"),
     ("delete", "/v1/api-keys/{id}"),

@@ -388,3 +388,133 @@ async fn staff_and_key_lists_page_with_a_cursor() {
     )
     .await;
 }
+
+async fn change_password(
+    app: &TestApp,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.request(
+        Method::PUT,
+        "/v1/staff/me/password",
+        Some(token),
+        Some(json!({"current_password": current, "new_password": new})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_staff_member_changes_their_own_password_and_the_old_one_stops_working() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let email = "rana@example.com";
+    let member = json!({"email": email, "password": "a long enough password", "role": "analyst"});
+    ok(
+        app.post("/v1/staff", &admin, member).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let token = ok(
+        app.login(email, "a long enough password").await,
+        StatusCode::OK,
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = change_password(
+        &app,
+        &token,
+        "a long enough password",
+        "a brand new passphrase",
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    ok(
+        app.login(email, "a brand new passphrase").await,
+        StatusCode::OK,
+    )
+    .await;
+    problem(
+        app.login(email, "a long enough password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+
+    use patron::db::schema::audit_log::dsl::*;
+    let mut conn = app.pool.get().unwrap();
+    let actions: Vec<String> = audit_log.select(action).load(&mut *conn).unwrap();
+    assert!(
+        actions.iter().any(|a| a == "staff.password_change"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_returns_422_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let resp = change_password(&app, &admin, "not the password", "a brand new passphrase").await;
+    let body = problem(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_current_password",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "current_password");
+    ok(
+        app.login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_short_new_password_returns_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let resp = change_password(&app, &admin, crate::helpers::ADMIN_PASSWORD, "short").await;
+    let body = problem(resp, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn only_staff_tokens_change_a_staff_password() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key(&["customers:read"]).await;
+    let resp = change_password(&app, &key, "anything at all", "a brand new passphrase").await;
+    problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    let writer = app.api_key(&["customers:write", "tokens:issue"]).await;
+    let customer = app.customer_id(&writer, "c@example.com").await;
+    let token = app.customer_token(&writer, &customer).await;
+    let resp = change_password(&app, &token, "anything at all", "a brand new passphrase").await;
+    problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_rate_limited_per_staff_member() {
+    let app = TestApp::spawn_with(|s| s.auth.login_attempts_per_minute = 3).await;
+    let admin = app.admin_token().await;
+    for _ in 0..3 {
+        let resp = change_password(&app, &admin, "a guess", "a brand new passphrase").await;
+        problem(
+            resp,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_current_password",
+        )
+        .await;
+    }
+    let resp = change_password(
+        &app,
+        &admin,
+        crate::helpers::ADMIN_PASSWORD,
+        "a brand new passphrase",
+    )
+    .await;
+    assert!(resp.headers().contains_key("retry-after"));
+    problem(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}

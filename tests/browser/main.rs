@@ -9,4 +9,5 @@ mod helpers;
 mod harness;
 
 mod catalog;
+mod access;
 mod session;
