@@ -11,8 +11,8 @@ mod birthday;
 mod cli;
 mod code_privacy;
 mod console;
-mod console_catalog;
 mod console_access;
+mod console_catalog;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
 mod corruption;

@@ -195,7 +195,8 @@ impl Browser {
     pub async fn expect_text(&self, expected: &str) -> anyhow::Result<()> {
         // Pages render on the server; a short wait covers a navigation still under way.
         for _ in 0..25 {
-            if self.text().await?.contains(expected) {
+            // A page still being left may answer "stale element": read again.
+            if self.text().await.is_ok_and(|t| t.contains(expected)) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

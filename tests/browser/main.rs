@@ -8,6 +8,6 @@ mod helpers;
 #[allow(dead_code)]
 mod harness;
 
-mod catalog;
 mod access;
+mod catalog;
 mod session;
