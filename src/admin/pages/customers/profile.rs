@@ -1,0 +1,387 @@
+//! `/admin/customers/{id}`: the 360° view (`GET /v1/customers/{id}/profile`) with the support
+//! actions, and its tabs: timeline, points history, purchases, codes, tickets and feedback.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{PAGE, PageQuery, localized, named, pager, rows};
+use crate::admin::api::{Api, seg, with_query};
+use crate::admin::form::{Errors, fresh_key};
+use crate::admin::render::{page, page_with_status, redirect};
+use crate::admin::{Console, ConsoleError, ConsoleResult, i18n};
+use crate::auth::Permission;
+use crate::rewards::display_code;
+
+/// What the action forms of the 360 view show again after a failure: what was typed and what
+/// is wrong.
+#[derive(Debug, Default)]
+pub struct ActionForms {
+    /// The points adjustment.
+    pub adjust: Option<(Value, Errors)>,
+    /// The redemption.
+    pub redeem: Option<(Value, Errors)>,
+}
+
+fn form_data(form: Option<(Value, Errors)>) -> Value {
+    let (values, errors) = form.unwrap_or_else(|| (json!({}), Errors::default()));
+    // A fresh key each time the form is shown: a corrected form is a new request.
+    json!({"values": values, "errors": errors.to_value(), "key": fresh_key()})
+}
+
+/// `GET /admin/customers/{id}`.
+pub async fn overview(cx: Console, id: web::Path<String>) -> ConsoleResult {
+    cx.require(Permission::CUSTOMERS_READ)?;
+    show(&cx, &id, ActionForms::default(), StatusCode::OK).await
+}
+
+/// The rewards a staff member may redeem for the customer, as select options.
+fn reward_options(cx: &Console, rewards: &Value) -> Vec<Value> {
+    rows(rewards, |r| r)
+        .into_iter()
+        .filter(|r| r["active"].as_bool().unwrap_or(false))
+        .map(|r| {
+            let cost = i18n::text(cx.lang, "profile.points_n")
+                .replace("{n}", &cx.lang.number(r["cost_points"].as_i64().unwrap_or(0)));
+            json!({"value": r["id"], "label": format!("{} · {cost}", localized(&r["name"], cx.lang))})
+        })
+        .collect()
+}
+
+/// The 360 view, with the action forms as given.
+pub async fn show(cx: &Console, id: &str, forms: ActionForms, status: StatusCode) -> ConsoleResult {
+    let api = cx.api()?;
+    let redeems = cx.can(Permission::REWARDS_REDEEM);
+    let path = format!("/v1/customers/{}/profile", seg(id));
+    let (profile, rewards) = tokio::join!(api.get(&path), async {
+        if redeems {
+            api.get("/v1/rewards?limit=200").await
+        } else {
+            Ok(Value::Null)
+        }
+    });
+    let p = profile?;
+    let canonical = p["customer"]["id"].as_str().unwrap_or(id).to_owned();
+    if canonical != id && status == StatusCode::OK {
+        // A merged record's id: show the customer it became.
+        return redirect(&format!("/admin/customers/{}", seg(&canonical)));
+    }
+    let tier = &p["tier"];
+    let progress = match (
+        tier["next_tier"]["threshold"].as_i64(),
+        tier["qualifying_points"].as_i64(),
+    ) {
+        (Some(max), Some(value)) if max > 0 => json!({"value": value.min(max), "max": max}),
+        _ => Value::Null,
+    };
+    page_with_status(
+        cx,
+        status,
+        "customers/profile.html",
+        json!({
+            "tab": "overview",
+            "id": canonical,
+            "c": named(p["customer"].clone()),
+            "currency": p["purchases"]["currency"],
+            "tier_name": localized(&tier["current"]["name"], cx.lang),
+            "next_tier_name": localized(&tier["next_tier"]["name"], cx.lang),
+            "progress": progress,
+            "rewards": reward_options(cx, &rewards?),
+            "adjust": form_data(forms.adjust),
+            "redeem": form_data(forms.redeem),
+            "p": p,
+        }),
+    )
+}
+
+/// The customer a tab belongs to, named, for its heading.
+pub(super) async fn customer(api: &Api, id: &str) -> Result<Value, ConsoleError> {
+    Ok(named(api.get(&format!("/v1/customers/{}", seg(id))).await?))
+}
+
+/// The timeline filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TimelineQuery {
+    #[serde(rename = "type")]
+    kind: String,
+    cursor: String,
+}
+
+/// The kinds of timeline entries, as the API names them.
+const KINDS: &[&str] = &[
+    "created",
+    "purchase",
+    "return",
+    "points",
+    "redemption",
+    "code_used",
+    "code_cancelled",
+    "tier_change",
+    "event",
+    "ticket_opened",
+    "ticket_resolved",
+    "message_sent",
+    "message_failed",
+    "message_suppressed",
+    "feedback",
+    "merge",
+    "erasure",
+];
+
+/// A page of the customer's timeline.
+async fn timeline_page(
+    api: &Api,
+    id: &str,
+    kind: &str,
+    limit: &str,
+    cursor: &str,
+) -> Result<Value, ConsoleError> {
+    let path = format!("/v1/customers/{}/timeline", seg(id));
+    api.get(&with_query(
+        &path,
+        &[("type", kind), ("limit", limit), ("cursor", cursor)],
+    ))
+    .await
+}
+
+/// `GET /admin/customers/{id}/timeline`.
+pub async fn timeline(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<TimelineQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::CUSTOMERS_READ)?;
+    let api = cx.api()?;
+    // Only a known kind is passed on, so the filter cannot fail.
+    let kind = if KINDS.contains(&query.kind.as_str()) {
+        query.kind.as_str()
+    } else {
+        ""
+    };
+    let (c, entries) = tokio::join!(
+        customer(&api, &id),
+        timeline_page(&api, &id, kind, PAGE, &query.cursor)
+    );
+    let entries = entries?;
+    let kinds: Vec<Value> = KINDS
+        .iter()
+        .map(|k| json!({"value": k, "label": i18n::text(cx.lang, &format!("profile.kind.{k}"))}))
+        .collect();
+    let base = format!("/admin/customers/{}/timeline", seg(&id));
+    page(
+        &cx,
+        "customers/timeline.html",
+        json!({
+            "tab": "timeline", "id": *id, "c": c?, "entries": entries["data"], "kinds": kinds,
+            "values": {"type": kind},
+            "pages": pager(&base, &[("type", kind)], &query.cursor, &entries["next_cursor"]),
+        }),
+    )
+}
+
+/// `GET /admin/customers/{id}/points`: the balance and the ledger, newest first.
+pub async fn points(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::POINTS_READ)?;
+    let api = cx.api()?;
+    let path = format!("/v1/customers/{}/points", seg(&id));
+    let history = with_query(
+        &format!("{path}/history"),
+        &[("limit", PAGE), ("cursor", &query.cursor)],
+    );
+    let (c, balance, entries) =
+        tokio::join!(customer(&api, &id), api.get(&path), api.get(&history));
+    let entries = entries?;
+    let base = format!("/admin/customers/{}/points", seg(&id));
+    page(
+        &cx,
+        "customers/points.html",
+        json!({
+            "tab": "points", "id": *id, "c": c?, "balance": balance?, "entries": entries["data"],
+            "pages": pager(&base, &[], &query.cursor, &entries["next_cursor"]),
+        }),
+    )
+}
+
+/// `GET /admin/customers/{id}/purchases`.
+pub async fn purchases(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::POINTS_READ)?;
+    let api = cx.api()?;
+    let path = with_query(
+        &format!("/v1/customers/{}/purchases", seg(&id)),
+        &[("limit", PAGE), ("cursor", &query.cursor)],
+    );
+    let (c, list) = tokio::join!(customer(&api, &id), api.get(&path));
+    let list = list?;
+    let base = format!("/admin/customers/{}/purchases", seg(&id));
+    page(
+        &cx,
+        "customers/purchases.html",
+        json!({
+            "tab": "purchases", "id": *id, "c": c?, "purchases": list["data"],
+            "pages": pager(&base, &[], &query.cursor, &list["next_cursor"]),
+        }),
+    )
+}
+
+/// The codes of redemption entries, with what became of each: the code itself for those who may
+/// validate codes, else what the timeline's latest uses and cancellations say.
+async fn code_rows(
+    cx: &Console,
+    api: &Api,
+    id: &str,
+    entries: &Value,
+) -> Result<Vec<Value>, ConsoleError> {
+    let mut codes: Vec<Value> = rows(entries, |e| {
+        let raw = e["ref"]["id"].as_str().unwrap_or_default().to_owned();
+        json!({"code": display_code(&raw), "raw": raw, "at": e["at"], "summary": e["summary"],
+               "channel": e["channel"]})
+    });
+    if cx.can(Permission::CODES_USE) {
+        let mut lookups = tokio::task::JoinSet::new();
+        for (i, row) in codes.iter().enumerate() {
+            let (api, path) = (
+                api.clone(),
+                format!("/v1/codes/{}", seg(row["raw"].as_str().unwrap_or_default())),
+            );
+            lookups.spawn(async move { (i, api.get(&path).await) });
+        }
+        let rewards = api.get("/v1/rewards?limit=200").await?;
+        let names: HashMap<String, String> = rows(&rewards, |r| r)
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or_default().to_owned(),
+                    localized(&r["name"], cx.lang),
+                )
+            })
+            .collect();
+        while let Some(done) = lookups.join_next().await {
+            let (i, found) = done.map_err(ConsoleError::internal)?;
+            let code = found?;
+            let reward = names
+                .get(code["reward_id"].as_str().unwrap_or_default())
+                .cloned();
+            codes[i]["detail"] = code;
+            codes[i]["reward"] = json!(reward);
+        }
+    } else {
+        let later = timeline_page(api, id, "code_used,code_cancelled", "200", "").await?;
+        for event in rows(&later, |e| e) {
+            let status = match event["type"].as_str() {
+                Some("code_used") => "used",
+                _ => "cancelled",
+            };
+            for row in codes.iter_mut().filter(|r| r["raw"] == event["ref"]["id"]) {
+                if row["status"].is_null() {
+                    row["status"] = json!(status);
+                }
+            }
+        }
+    }
+    Ok(codes)
+}
+
+/// `GET /admin/customers/{id}/codes`: the codes redeemed for the customer (from the timeline's
+/// redemptions: the API has no list of a customer's codes for staff).
+pub async fn codes(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::CUSTOMERS_READ)?;
+    let api = cx.api()?;
+    let (c, entries) = tokio::join!(
+        customer(&api, &id),
+        timeline_page(&api, &id, "redemption", PAGE, &query.cursor)
+    );
+    let entries = entries?;
+    let codes = code_rows(&cx, &api, &id, &entries).await?;
+    let base = format!("/admin/customers/{}/codes", seg(&id));
+    page(
+        &cx,
+        "customers/codes.html",
+        json!({
+            "tab": "codes", "id": *id, "c": c?, "codes": codes,
+            "pages": pager(&base, &[], &query.cursor, &entries["next_cursor"]),
+        }),
+    )
+}
+
+/// `GET /admin/customers/{id}/tickets`.
+pub async fn tickets(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::TICKETS_READ)?;
+    let api = cx.api()?;
+    let path = with_query(
+        "/v1/tickets",
+        &[
+            ("customer_id", id.as_str()),
+            ("limit", PAGE),
+            ("cursor", &query.cursor),
+        ],
+    );
+    let (c, list) = tokio::join!(customer(&api, &id), api.get(&path));
+    let list = list?;
+    let base = format!("/admin/customers/{}/tickets", seg(&id));
+    page(
+        &cx,
+        "customers/tickets.html",
+        json!({
+            "tab": "tickets", "id": *id, "c": c?, "tickets": list["data"],
+            "pages": pager(&base, &[], &query.cursor, &list["next_cursor"]),
+        }),
+    )
+}
+
+/// `GET /admin/customers/{id}/feedback`: the customer's answers (from the timeline: the API lists
+/// no responses per customer) and their recovery cases.
+pub async fn feedback(
+    cx: Console,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ConsoleResult {
+    cx.require(Permission::CUSTOMERS_READ)?;
+    let api = cx.api()?;
+    let recovery = cx.can(Permission::RECOVERY_READ);
+    let cases_path = with_query(
+        "/v1/recovery-cases",
+        &[("customer_id", id.as_str()), ("limit", PAGE)],
+    );
+    let (c, answers, cases) = tokio::join!(
+        customer(&api, &id),
+        timeline_page(&api, &id, "feedback", PAGE, &query.cursor),
+        async {
+            if recovery {
+                api.get(&cases_path).await
+            } else {
+                Ok(Value::Null)
+            }
+        }
+    );
+    let (answers, cases) = (answers?, cases?);
+    let base = format!("/admin/customers/{}/feedback", seg(&id));
+    page(
+        &cx,
+        "customers/feedback.html",
+        json!({
+            "tab": "feedback", "id": *id, "c": c?, "answers": answers["data"],
+            "cases": cases["data"], "more_cases": !cases["next_cursor"].is_null(),
+            "pages": pager(&base, &[], &query.cursor, &answers["next_cursor"]),
+        }),
+    )
+}
