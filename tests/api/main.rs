@@ -13,6 +13,7 @@ mod code_privacy;
 mod console;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
+mod console_customers;
 mod corruption;
 mod customers;
 mod delivery;

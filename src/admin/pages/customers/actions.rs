@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
-use super::localized;
 use super::profile::{ActionForms, customer, show};
+use super::{localized, part};
 use crate::admin::api::{Api, seg};
 use crate::admin::form::{Errors, fresh_key};
 use crate::admin::render::{self, page, redirect_with};
@@ -56,7 +56,10 @@ pub async fn adjust(cx: Console, id: web::Path<String>, payload: web::Payload) -
     }
     let path = format!("/v1/customers/{}/points/adjustments", seg(&id));
     match cx.api()?.post_once(&path, &body, form.get("_key")).await {
-        Ok(_) => redirect_with(&format!("/admin/customers/{}", seg(&id)), "points_adjusted"),
+        Ok(_) => redirect_with(
+            &format!("/admin/customers/{}", part(&id)),
+            "points_adjusted",
+        ),
         Err(e) => {
             let failure = e.into_form_failure()?;
             again(&cx, &id, failed(refusal(&failure, "points"))).await
@@ -82,7 +85,7 @@ pub async fn redeem(cx: Console, id: web::Path<String>, payload: web::Payload) -
     match cx.api()?.post_once(&path, &body, form.get("_key")).await {
         Ok(redeemed) => {
             let code = redeemed["code"].as_str().unwrap_or_default();
-            let to = format!("/admin/customers/{}/codes/{}", seg(&id), seg(code));
+            let to = format!("/admin/customers/{}/codes/{}", part(&id), part(code));
             redirect_with(&to, "code_redeemed")
         }
         Err(e) => {
@@ -127,7 +130,7 @@ pub async fn confirm_cancel(cx: Console, path: web::Path<(String, String)>) -> C
     let (id, code) = path.into_inner();
     let (_, found) = owned_code(&cx.api()?, &id, &code).await?;
     let shown = found["code"].as_str().unwrap_or(&code);
-    let back = format!("/admin/customers/{}/codes/{}", seg(&id), seg(shown));
+    let back = format!("/admin/customers/{}/codes/{}", part(&id), part(shown));
     let text = |key: &str| i18n::text(cx.lang, key);
     render::confirm(
         &cx,
@@ -157,7 +160,7 @@ pub async fn cancel(
         None => api.post(&to, &json!({})).await?,
     };
     redirect_with(
-        &format!("/admin/customers/{}/codes", seg(&id)),
+        &format!("/admin/customers/{}/codes", part(&id)),
         "code_cancelled",
     )
 }

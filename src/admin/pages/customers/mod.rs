@@ -119,6 +119,17 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/recovery/{id}/resolve", web::post().to(recovery::resolve));
 }
 
+/// A path segment of a console address, percent-encoded but for the characters that need none
+/// (`-`, `_`, `.`, `~`), so ids and codes read plainly in the address bar.
+fn part(s: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, KEEP).to_string()
+}
+
 /// Rows per page of the console's lists.
 const PAGE: &str = "25";
 
@@ -214,6 +225,8 @@ mod tests {
         let p = pager("/admin/tickets", &[("status", "open")], "c1", &json!("c2"));
         assert_eq!(p["first"], "/admin/tickets?status=open");
         assert_eq!(p["next"], "/admin/tickets?status=open&cursor=c2");
+        assert_eq!(part("0193-ab_c.d~"), "0193-ab_c.d~");
+        assert_eq!(part("a/b c"), "a%2Fb%20c");
         let p = pager("/admin/tickets", &[], "", &Value::Null);
         assert!(p["first"].is_null() && p["next"].is_null());
     }

@@ -8,7 +8,7 @@ use actix_web::web;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PAGE, PageQuery, localized, named, pager, rows};
+use super::{PAGE, PageQuery, localized, named, pager, part, rows};
 use crate::admin::api::{Api, seg, with_query};
 use crate::admin::form::{Errors, fresh_key};
 use crate::admin::render::{page, page_with_status, redirect};
@@ -67,7 +67,7 @@ pub async fn show(cx: &Console, id: &str, forms: ActionForms, status: StatusCode
     let canonical = p["customer"]["id"].as_str().unwrap_or(id).to_owned();
     if canonical != id && status == StatusCode::OK {
         // A merged record's id: show the customer it became.
-        return redirect(&format!("/admin/customers/{}", seg(&canonical)));
+        return redirect(&format!("/admin/customers/{}", part(&canonical)));
     }
     let tier = &p["tier"];
     let progress = match (
@@ -171,7 +171,7 @@ pub async fn timeline(
         .iter()
         .map(|k| json!({"value": k, "label": i18n::text(cx.lang, &format!("profile.kind.{k}"))}))
         .collect();
-    let base = format!("/admin/customers/{}/timeline", seg(&id));
+    let base = format!("/admin/customers/{}/timeline", part(&id));
     page(
         &cx,
         "customers/timeline.html",
@@ -199,7 +199,7 @@ pub async fn points(
     let (c, balance, entries) =
         tokio::join!(customer(&api, &id), api.get(&path), api.get(&history));
     let entries = entries?;
-    let base = format!("/admin/customers/{}/points", seg(&id));
+    let base = format!("/admin/customers/{}/points", part(&id));
     page(
         &cx,
         "customers/points.html",
@@ -224,7 +224,7 @@ pub async fn purchases(
     );
     let (c, list) = tokio::join!(customer(&api, &id), api.get(&path));
     let list = list?;
-    let base = format!("/admin/customers/{}/purchases", seg(&id));
+    let base = format!("/admin/customers/{}/purchases", part(&id));
     page(
         &cx,
         "customers/purchases.html",
@@ -308,7 +308,7 @@ pub async fn codes(
     );
     let entries = entries?;
     let codes = code_rows(&cx, &api, &id, &entries).await?;
-    let base = format!("/admin/customers/{}/codes", seg(&id));
+    let base = format!("/admin/customers/{}/codes", part(&id));
     page(
         &cx,
         "customers/codes.html",
@@ -337,7 +337,7 @@ pub async fn tickets(
     );
     let (c, list) = tokio::join!(customer(&api, &id), api.get(&path));
     let list = list?;
-    let base = format!("/admin/customers/{}/tickets", seg(&id));
+    let base = format!("/admin/customers/{}/tickets", part(&id));
     page(
         &cx,
         "customers/tickets.html",
@@ -374,7 +374,7 @@ pub async fn feedback(
         }
     );
     let (answers, cases) = (answers?, cases?);
-    let base = format!("/admin/customers/{}/feedback", seg(&id));
+    let base = format!("/admin/customers/{}/feedback", part(&id));
     page(
         &cx,
         "customers/feedback.html",

@@ -6,7 +6,7 @@ use actix_web::web;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PAGE, pager};
+use super::{PAGE, pager, part};
 use crate::admin::api::{seg, with_query};
 use crate::admin::form::Errors;
 use crate::admin::render::{page_with_status, redirect_with};
@@ -125,7 +125,7 @@ pub async fn resolve(cx: Console, id: web::Path<String>, payload: web::Payload) 
     };
     let path = format!("/v1/recovery-cases/{}/resolve", seg(&id));
     match cx.api()?.post(&path, &body).await {
-        Ok(_) => redirect_with(&format!("/admin/recovery/{}", seg(&id)), "case_resolved"),
+        Ok(_) => redirect_with(&format!("/admin/recovery/{}", part(&id)), "case_resolved"),
         Err(e) => {
             let failure = e.into_form_failure()?;
             let errors = Errors::from_failure(&failure, |_| None);

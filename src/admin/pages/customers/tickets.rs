@@ -6,7 +6,7 @@ use actix_web::web;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PAGE, pager};
+use super::{PAGE, pager, part};
 use crate::admin::api::{seg, with_query};
 use crate::admin::form::Errors;
 use crate::admin::render::{page_with_status, redirect_with};
@@ -107,7 +107,7 @@ pub async fn resolve(cx: Console, id: web::Path<String>, payload: web::Payload) 
     };
     let path = format!("/v1/tickets/{}/resolve", seg(&id));
     match cx.api()?.post(&path, &body).await {
-        Ok(_) => redirect_with(&format!("/admin/tickets/{}", seg(&id)), "ticket_resolved"),
+        Ok(_) => redirect_with(&format!("/admin/tickets/{}", part(&id)), "ticket_resolved"),
         Err(e) => {
             let failure = e.into_form_failure()?;
             let errors = Errors::from_failure(&failure, |_| None);
@@ -123,5 +123,5 @@ pub async fn reopen(cx: Console, id: web::Path<String>, payload: web::Payload) -
     cx.form(payload).await?;
     let path = format!("/v1/tickets/{}/reopen", seg(&id));
     cx.api()?.post(&path, &json!({})).await?;
-    redirect_with(&format!("/admin/tickets/{}", seg(&id)), "ticket_reopened")
+    redirect_with(&format!("/admin/tickets/{}", part(&id)), "ticket_reopened")
 }
