@@ -360,7 +360,7 @@ async fn an_adjustment_without_the_right_csrf_token_is_403_and_changes_nothing()
 async fn redeem_in_console(console: &mut ConsoleClient, id: &str, reward: &str) -> String {
     let (_, html) = console.page(&format!("/admin/customers/{id}")).await;
     assert!(html.contains(r#"<option value=""#), "{html}");
-    let key = hidden_in(&html.split("redeem-form").nth(1).unwrap(), "_key").unwrap();
+    let key = hidden_in(html.split("redeem-form").nth(1).unwrap(), "_key").unwrap();
     let resp = console
         .post(
             &format!("/admin/customers/{id}/redeem"),
@@ -404,7 +404,7 @@ async fn redeeming_from_the_console_shows_the_code_and_it_validates() {
 
     // Not enough points left for another: the API's message next to the reward.
     let (_, html) = console.page(&format!("/admin/customers/{id}")).await;
-    let key = hidden_in(&html.split("redeem-form").nth(1).unwrap(), "_key").unwrap();
+    let key = hidden_in(html.split("redeem-form").nth(1).unwrap(), "_key").unwrap();
     let resp = console
         .post(
             &format!("/admin/customers/{id}/redeem"),

@@ -8,4 +8,5 @@ mod helpers;
 #[allow(dead_code)]
 mod harness;
 
+mod customers;
 mod session;
