@@ -5,7 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
-use super::profile::{ActionForms, customer, show};
+use super::customer;
+use super::profile::{ActionForms, show};
 use super::{localized, part};
 use crate::admin::api::{Api, seg};
 use crate::admin::form::{Errors, fresh_key};

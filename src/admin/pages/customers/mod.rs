@@ -5,13 +5,15 @@ mod actions;
 mod profile;
 mod recovery;
 mod search;
+mod tabs;
 mod tickets;
 
 use actix_web::web;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::admin::api::with_query;
+use crate::admin::ConsoleError;
+use crate::admin::api::{Api, seg, with_query};
 use crate::messages::locale::Locale;
 
 /// This area's templates.
@@ -90,15 +92,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/customers", web::get().to(search::list))
         .route("/customers/{id}", web::get().to(profile::overview))
-        .route("/customers/{id}/timeline", web::get().to(profile::timeline))
-        .route("/customers/{id}/points", web::get().to(profile::points))
-        .route(
-            "/customers/{id}/purchases",
-            web::get().to(profile::purchases),
-        )
-        .route("/customers/{id}/codes", web::get().to(profile::codes))
-        .route("/customers/{id}/tickets", web::get().to(profile::tickets))
-        .route("/customers/{id}/feedback", web::get().to(profile::feedback))
+        .route("/customers/{id}/timeline", web::get().to(tabs::timeline))
+        .route("/customers/{id}/points", web::get().to(tabs::points))
+        .route("/customers/{id}/purchases", web::get().to(tabs::purchases))
+        .route("/customers/{id}/codes", web::get().to(tabs::codes))
+        .route("/customers/{id}/tickets", web::get().to(tabs::tickets))
+        .route("/customers/{id}/feedback", web::get().to(tabs::feedback))
         .route("/customers/{id}/adjust", web::post().to(actions::adjust))
         .route("/customers/{id}/redeem", web::post().to(actions::redeem))
         .route("/customers/{id}/codes/{code}", web::get().to(actions::code))
@@ -128,6 +127,11 @@ fn part(s: &str) -> String {
         .remove(b'.')
         .remove(b'~');
     percent_encoding::utf8_percent_encode(s, KEEP).to_string()
+}
+
+/// The customer a tab belongs to, named, for its heading.
+async fn customer(api: &Api, id: &str) -> Result<Value, ConsoleError> {
+    Ok(named(api.get(&format!("/v1/customers/{}", seg(id))).await?))
 }
 
 /// Rows per page of the console's lists.

@@ -98,7 +98,7 @@ async fn case_page(
     let api = cx.api()?;
     let case = api.get(&format!("/v1/recovery-cases/{}", seg(id))).await?;
     let c = match case["customer_id"].as_str() {
-        Some(owner) => super::profile::customer(&api, owner).await?,
+        Some(owner) => super::customer(&api, owner).await?,
         None => Value::Null,
     };
     page_with_status(

@@ -81,7 +81,7 @@ async fn ticket_page(
     let api = cx.api()?;
     let ticket = api.get(&format!("/v1/tickets/{}", seg(id))).await?;
     let owner = ticket["customer_id"].as_str().unwrap_or_default();
-    let c = super::profile::customer(&api, owner).await?;
+    let c = super::customer(&api, owner).await?;
     page_with_status(
         cx,
         status,
