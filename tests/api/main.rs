@@ -15,6 +15,7 @@ mod console_access;
 mod console_catalog;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
+mod console_customers;
 mod corruption;
 mod customers;
 mod delivery;

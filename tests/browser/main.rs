@@ -10,4 +10,5 @@ mod harness;
 
 mod access;
 mod catalog;
+mod customers;
 mod session;
