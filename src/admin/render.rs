@@ -208,6 +208,7 @@ pub fn page_with_status(
         map.insert("nav".into(), nav::sections(cx.role, &cx.path));
         map.insert("can".into(), nav::capabilities(cx.role));
         map.insert("path".into(), json!(cx.path));
+        map.insert("return_to".into(), json!(cx.return_to));
         map.entry("flash").or_insert(json!(flash));
     }
     let html = render_bare(template, cx.lang, data)?;

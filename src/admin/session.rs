@@ -62,7 +62,7 @@ pub fn sign_in_url(next: &str) -> String {
 
 /// `next` if it is a console page, else the dashboard (never another site).
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with("/admin/") && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with("/admin/") && !next.contains('\\') && !next.chars().any(char::is_control) {
         next
     } else {
         "/admin/"
@@ -107,6 +107,10 @@ pub struct Console {
     pub csrf: String,
     /// The request path, with its query.
     pub path: String,
+    /// Where to come back to after an action in the page's frame (the language menu): this page
+    /// if it was a GET, else the console page the form was on (so a form shown again after a
+    /// failed POST does not send the browser to a POST-only address).
+    pub return_to: String,
     /// The stored session id (hash of the cookie).
     pub session_id: String,
     /// The application.
@@ -206,14 +210,27 @@ pub fn start(
     Ok(token)
 }
 
-/// Ends every session of `staff_id` but `keep`.
-pub fn end_others(conn: &mut DbConnection, staff_id: &str, keep: &str) -> QueryResult<usize> {
-    diesel::delete(
+/// Records that the form with one-time `key` was sent in session `id`; false if it was already
+/// (a reload or a second click), so the caller does not do it twice.
+pub fn use_form_key(conn: &mut DbConnection, id: &str, key: &str) -> QueryResult<bool> {
+    let updated = diesel::update(
         console_sessions::table
-            .filter(console_sessions::staff_id.eq(staff_id))
-            .filter(console_sessions::id.ne(keep)),
+            .filter(console_sessions::id.eq(id))
+            .filter(
+                console_sessions::last_form_key
+                    .is_null()
+                    .or(console_sessions::last_form_key.ne(key)),
+            ),
     )
-    .execute(conn)
+    .set(console_sessions::last_form_key.eq(key))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Ends every session of `staff_id` (after their password changed).
+pub fn end_all(conn: &mut DbConnection, staff_id: &str) -> QueryResult<usize> {
+    diesel::delete(console_sessions::table.filter(console_sessions::staff_id.eq(staff_id)))
+        .execute(conn)
 }
 
 /// Remembers `staff_id`'s console language.
@@ -337,7 +354,8 @@ async fn authenticate(req: HttpRequest) -> Result<Console, ConsoleError> {
             delete(c, &lookup)?;
             return Ok(None);
         }
-        if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY_SECS) {
+        // Often enough that a short idle timeout never ends a session in use.
+        if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY_SECS.min(idle / 2)) {
             diesel::update(console_sessions::table.filter(console_sessions::id.eq(&lookup)))
                 .set(console_sessions::last_seen_at.eq(now))
                 .execute(c)?;
@@ -356,7 +374,19 @@ async fn authenticate(req: HttpRequest) -> Result<Console, ConsoleError> {
         .and_then(Locale::parse)
         .unwrap_or(Locale::En);
     req.extensions_mut().insert(lang);
+    let return_to = if req.method() == actix_web::http::Method::GET {
+        next.clone()
+    } else {
+        req.headers()
+            .get(actix_web::http::header::REFERER)
+            .and_then(|r| r.to_str().ok())
+            .and_then(|r| r.parse::<actix_web::http::Uri>().ok())
+            .and_then(|u| u.path_and_query().map(|p| p.as_str().to_owned()))
+            .map(|p| safe_next(&p).to_owned())
+            .unwrap_or_else(|| "/admin/".to_owned())
+    };
     Ok(Console {
+        return_to,
         staff_id: row.staff_id,
         email: row.email,
         role,

@@ -385,6 +385,7 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
+        last_form_key -> Nullable<Text>,
     }
 }
 

@@ -115,6 +115,8 @@ pub fn change_password(
             return Err(StaffError::NotFound);
         }
         audit::record(c, actor, "staff.password_change", "staff", id, now)?;
+        // A new password signs every console session of theirs out.
+        crate::admin::session::end_all(c, id)?;
         Ok(())
     })
 }

@@ -291,17 +291,15 @@ async fn a_new_api_key_is_shown_once_works_and_is_revoked_through_the_confirmati
     let (status, html) = admin.page("/admin/api-keys/new").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"id="scope-customers-read""#), "{html}");
-    let resp = admin
-        .post(
-            "/admin/api-keys",
-            &[
-                ("name", "Till 4"),
-                ("scopes", "customers:read"),
-                ("scopes", "points:read"),
-                ("store_id", ""),
-            ],
-        )
-        .await;
+    let form_key = hidden_in(&html, "_key").expect("a one-time key");
+    let form = [
+        ("name", "Till 4"),
+        ("scopes", "customers:read"),
+        ("scopes", "points:read"),
+        ("store_id", ""),
+        ("_key", form_key.as_str()),
+    ];
+    let resp = admin.post("/admin/api-keys", &form).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert!(resp.headers().get("location").is_none());
     assert_eq!(resp.headers()["cache-control"], "no-store");
@@ -322,6 +320,12 @@ async fn a_new_api_key_is_shown_once_works_and_is_revoked_through_the_confirmati
         StatusCode::OK,
     )
     .await;
+
+    // The same form sent again (a reload, a second click) creates no second key.
+    let resp = admin.post("/admin/api-keys", &form).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp), "/admin/api-keys?flash=api_key_sent_twice");
+    assert_eq!(api_keys(&app).await.len(), 1);
 
     // Never again: not on the list, and no page shows it.
     let (_, list) = admin.page("/admin/api-keys").await;
@@ -371,11 +375,16 @@ async fn creating_an_api_key_without_the_right_csrf_token_is_refused_and_creates
 async fn an_api_key_form_without_scopes_comes_back_with_what_was_typed() {
     let app = TestApp::spawn().await;
     let mut admin = ConsoleClient::admin(&app).await;
-    admin.page("/admin/api-keys/new").await;
+    let (_, html) = admin.page("/admin/api-keys/new").await;
+    let form_key = hidden_in(&html, "_key").expect("a one-time key");
     let resp = admin
         .post(
             "/admin/api-keys",
-            &[("name", "Till 9"), ("store_id", "store-9")],
+            &[
+                ("name", "Till 9"),
+                ("store_id", "store-9"),
+                ("_key", &form_key),
+            ],
         )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -386,8 +395,13 @@ async fn an_api_key_form_without_scopes_comes_back_with_what_was_typed() {
         text_of(&html, "e-scopes").as_deref(),
         Some("Choose at least one scope.")
     );
+    // The page shown again carries a new one-time key.
+    let form_key = hidden_in(&html, "_key").expect("a new one-time key");
     let resp = admin
-        .post("/admin/api-keys", &[("name", " "), ("scopes", "codes:use")])
+        .post(
+            "/admin/api-keys",
+            &[("name", " "), ("scopes", "codes:use"), ("_key", &form_key)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();

@@ -5,7 +5,9 @@ CREATE TABLE console_sessions (
     staff_id     TEXT NOT NULL REFERENCES staff (id),
     csrf_token   TEXT NOT NULL,
     created_at   TIMESTAMP NOT NULL,
-    last_seen_at TIMESTAMP NOT NULL
+    last_seen_at TIMESTAMP NOT NULL,
+    -- The one-time key of the last form that must not take effect twice (a new API key).
+    last_form_key TEXT
 );
 CREATE INDEX console_sessions_staff_idx ON console_sessions (staff_id);
 CREATE INDEX console_sessions_created_at_idx ON console_sessions (created_at);

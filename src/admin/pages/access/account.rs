@@ -1,5 +1,6 @@
 //! The signed-in staff member's own account: who they are, and their password.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::json;
@@ -68,11 +69,17 @@ pub async fn change_password(cx: Console, payload: web::Payload) -> ConsoleResul
             return page(&cx, StatusCode::UNPROCESSABLE_ENTITY, errors);
         }
     }
-    let (staff_id, keep) = (cx.staff_id.clone(), cx.session_id.clone());
-    db::run(&cx.state.pool, move |c| {
-        session::end_others(c, &staff_id, &keep)
+    // The API ended every console session of this member; this device gets a new one.
+    let staff_id = cx.staff_id.clone();
+    let now = cx.state.clock.now_naive();
+    let absolute = cx.state.jobs.settings.console.absolute_timeout_secs;
+    let token = db::run(&cx.state.pool, move |c| {
+        session::start(c, &staff_id, None, now, absolute)
     })
     .await
     .map_err(|e| ConsoleError::internal(e.code()))?;
-    render::redirect_with("/admin/account", "account_password")
+    Ok(HttpResponse::SeeOther()
+        .cookie(session::cookie(&cx.state, session::COOKIE, token))
+        .insert_header(("Location", "/admin/account?flash=account_password"))
+        .finish())
 }

@@ -6,9 +6,11 @@ use serde_json::{Value, json};
 
 use super::{ListQuery, find_in, list_page, pager};
 use crate::admin::api::seg;
-use crate::admin::form::Errors;
-use crate::admin::{Console, ConsoleResult, i18n, render};
+use crate::admin::form::{self, Errors};
+use crate::admin::session;
+use crate::admin::{Console, ConsoleError, ConsoleResult, i18n, render};
 use crate::auth::{Permission, Scope};
+use crate::db;
 
 /// `GET /admin/api-keys`.
 pub async fn list(cx: Console, query: web::Query<ListQuery>) -> ConsoleResult {
@@ -36,7 +38,8 @@ fn new_page(cx: &Console, status: StatusCode, values: Value, errors: Errors) -> 
         cx,
         status,
         "access/api_key_new.html",
-        json!({"values": values, "errors": errors.to_value(), "scopes": scopes()}),
+        json!({"values": values, "errors": errors.to_value(), "scopes": scopes(),
+               "form_key": form::fresh_key()}),
     )
 }
 
@@ -56,6 +59,21 @@ pub async fn new(cx: Console) -> ConsoleResult {
 pub async fn create(cx: Console, payload: web::Payload) -> ConsoleResult {
     cx.require(Permission::ADMIN)?;
     let form = cx.form(payload).await?;
+    // The key is shown in this answer only, so the API cannot replay it; instead the form's
+    // one-time key makes a reload or a second click create nothing more.
+    let form_key = form
+        .opt("_key")
+        .ok_or_else(|| ConsoleError::BadForm("the form has no one-time key".into()))?
+        .to_owned();
+    let session_id = cx.session_id.clone();
+    let first = db::run(&cx.state.pool, move |c| {
+        session::use_form_key(c, &session_id, &form_key)
+    })
+    .await
+    .map_err(|e| ConsoleError::internal(e.code()))?;
+    if !first {
+        return render::redirect_with("/admin/api-keys", "api_key_sent_twice");
+    }
     let mut body = json!({"name": form.get("name").trim(), "scopes": form.all("scopes")});
     if let Some(store) = form.opt("store_id") {
         body["store_id"] = json!(store);

@@ -50,13 +50,21 @@ fn request(
     errors: &mut Errors,
 ) -> (Value, Vec<usize>) {
     let (lines, rows) = lines(form, lang, errors);
-    let sum: i64 = lines
-        .iter()
-        .map(|l| l["quantity"].as_i64().unwrap_or(0) * l["unit_price_minor"].as_i64().unwrap_or(0))
-        .sum();
+    // Checked: typed numbers the API would accept one by one can still overflow together.
+    let sum = lines.iter().try_fold(0_i64, |acc, l| {
+        let quantity = l["quantity"].as_i64().unwrap_or(0);
+        quantity
+            .checked_mul(l["unit_price_minor"].as_i64().unwrap_or(0))
+            .and_then(|amount| acc.checked_add(amount))
+    });
     let total = match number(form, "total_minor", errors, lang) {
         Some(total) => Some(total),
-        None if !lines.is_empty() => Some(sum),
+        None if !lines.is_empty() => {
+            if sum.is_none() {
+                errors.add("total_minor", i18n::text(lang, "catalog.too_large"));
+            }
+            sum
+        }
         None => {
             if form.opt("total_minor").is_none() {
                 errors.add("total_minor", i18n::text(lang, "catalog.required"));
@@ -92,7 +100,7 @@ fn rule_label(rule: &str, lang: Locale) -> String {
     match rule.strip_prefix("tier:") {
         _ if rule == "base" => i18n::text(lang, "rules.dry_base"),
         Some(tier) => i18n::text(lang, "rules.dry_tier").replace("{name}", tier),
-        None => rule.to_owned(),
+        None => rule.strip_prefix("rule:").unwrap_or(rule).to_owned(),
     }
 }
 
