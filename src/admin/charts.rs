@@ -12,10 +12,11 @@ use std::fmt::Write as _;
 use crate::messages::locale::Locale;
 
 const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 260.0;
+const HEIGHT: f64 = 290.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 22.0;
+/// Room for the title and the values above the highest bar.
+const TOP: f64 = 52.0;
 const BOTTOM: f64 = 34.0;
 const LEGEND: f64 = 22.0;
 /// More points than this and the values are left to the tooltips and the table.
@@ -146,15 +147,24 @@ fn f(v: f64) -> String {
     format!("{v:.1}")
 }
 
-fn open(out: &mut String, id: &str, title: &str, desc: &str, height: f64) {
+/// The root element, the accessible name and description, a white ground and the visible title
+/// (at the start of the line in the page's direction).
+fn open(out: &mut String, lang: Locale, id: &str, title: &str, desc: &str, height: f64) {
     let id = safe_id(id);
+    let (x, dir) = match lang.dir() {
+        "rtl" => (WIDTH - RIGHT, "rtl"),
+        _ => (LEFT - 40.0, "ltr"),
+    };
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"{id}\" viewBox=\"0 0 {w} {h}\" \
          role=\"img\" aria-label=\"{t}\" aria-labelledby=\"{id}-t {id}-d\" direction=\"ltr\" \
-         font-family=\"system-ui, sans-serif\" font-size=\"11\">\
+         font-family=\"system-ui, sans-serif\" font-size=\"12\">\
          <title id=\"{id}-t\">{t}</title><desc id=\"{id}-d\">{d}</desc>\
-         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>",
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\
+         <text x=\"{x}\" y=\"22\" direction=\"{dir}\" text-anchor=\"start\" font-size=\"16\" font-weight=\"600\" \
+         fill=\"{INK}\" aria-hidden=\"true\">{t}</text>",
+        x = f(x),
         w = WIDTH,
         h = height,
         t = esc(title),
@@ -276,7 +286,7 @@ pub fn time_series(lang: Locale, chart: &Chart) -> String {
     let legend = chart.series.len() > 1;
     let height = HEIGHT + if legend { LEGEND } else { 0.0 };
     let mut out = String::new();
-    open(&mut out, chart.id, chart.title, chart.desc, height);
+    open(&mut out, lang, chart.id, chart.title, chart.desc, height);
     let values: Vec<f64> = chart
         .series
         .iter()
@@ -457,7 +467,7 @@ pub fn distribution(
     bars: &[Bar],
 ) -> String {
     let mut out = String::new();
-    open(&mut out, id, title, desc, HEIGHT);
+    open(&mut out, lang, id, title, desc, HEIGHT);
     if bars.is_empty() {
         empty_note(&mut out, empty, HEIGHT);
         out.push_str("</svg>");

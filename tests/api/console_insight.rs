@@ -67,7 +67,7 @@ async fn the_dashboard_shows_the_apis_loyalty_and_cx_figures_with_charts() {
     }
     assert_eq!(loyalty["members"], 8);
     assert!(loyalty["points_issued"].as_i64().unwrap() > 0);
-    assert_eq!(loyalty["points_redeemed"], 100, "the redemption on day 45");
+    assert_eq!(loyalty["points_redeemed"], 100, "the redemption on day 66");
     for kind in ["nps", "csat"] {
         let now = ok(
             app.get(&format!("/v1/reports/{kind}?{range}"), &admin)
@@ -152,7 +152,7 @@ async fn an_analyst_reads_reports_but_has_no_way_to_change_surveys_or_templates(
         ("/admin/reports/csat?group_by=channel", "table-csat"),
         ("/admin/reports/ces?group_by=month", "table-ces-7"),
         (
-            "/admin/reports/comments?kind=csat&max_score=2",
+            "/admin/reports/comments?kind=csat&max_score=3",
             "table-comments",
         ),
         ("/admin/reports/loyalty", "table-tiers"),
@@ -169,7 +169,7 @@ async fn an_analyst_reads_reports_but_has_no_way_to_change_surveys_or_templates(
         assert!(!html.contains("method=\"post\" action=\"/admin/reports"));
     }
     let (_, html) = analyst
-        .page("/admin/reports/comments?kind=csat&max_score=2")
+        .page("/admin/reports/comments?kind=csat&max_score=3")
         .await;
     assert!(html.contains("The delivery was late"), "{html}");
 
@@ -497,7 +497,7 @@ async fn a_marketer_overrides_a_template_previews_it_for_a_customer_and_goes_bac
     let (status, html) = console.page("/admin/templates/tier_changed/fa").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("id=\"f-html\" name=\"html\" rows=\"14\" dir=\"rtl\""),
+        html.contains("id=\"f-text\" name=\"text\" rows=\"10\" dir=\"rtl\""),
         "{html}"
     );
     assert!(

@@ -1,6 +1,6 @@
 //! A club with two months of history, built through the API on the test clock, for the console's
 //! dashboard and reports: tiers, customers, purchases, a redemption, and NPS, CSAT and CES answers
-//! spread over 60 days.
+//! spread over twelve weeks.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use patron::clock::Clock;
@@ -28,19 +28,22 @@ const PEOPLE: [(&str, &str, &str); 8] = [
     ("Darius", "Farahani", "darius@example.com"),
 ];
 
-/// NPS answers, two every third day, getting better over the two months.
-const NPS: [i64; 40] = [
-    6, 3, 8, 9, 5, 10, 7, 2, 9, 6, 8, 4, 10, 7, 9, 6, 3, 9, 8, 10, 9, 7, 10, 5, 9, 10, 8, 9, 10, 6,
-    9, 10, 9, 8, 10, 9, 7, 10, 10, 9,
-];
-const CSAT: [i64; 20] = [3, 4, 2, 5, 4, 3, 5, 4, 4, 5, 3, 5, 4, 5, 5, 4, 5, 2, 5, 4];
-const CES: [i64; 20] = [4, 5, 3, 6, 5, 7, 2, 6, 5, 6, 7, 5, 6, 7, 6, 4, 7, 6, 7, 6];
+/// Scores that get better over the weeks: a repeating pattern, raised a point every few weeks.
+fn score(pattern: &[i64], step: usize, every: usize, top: i64) -> i64 {
+    (pattern[step % pattern.len()] + (step / every) as i64).min(top)
+}
+const NPS: [i64; 15] = [6, 3, 8, 9, 5, 10, 7, 2, 9, 6, 8, 4, 10, 7, 9];
+const CSAT: [i64; 8] = [3, 4, 2, 5, 4, 3, 5, 4];
+const CES: [i64; 9] = [4, 5, 3, 6, 5, 7, 2, 6, 5];
+/// Every third day over twelve weeks.
+const STEPS: usize = 28;
 const CHANNELS: [&str; 3] = ["store", "web", "app"];
 
-/// Builds the club: the clock starts 60 days before the app's "now" and ends back there.
+/// Builds the club: the clock starts 84 days (twelve weeks) before the app's "now" and ends
+/// back there.
 pub async fn club(app: &TestApp) -> Club {
     let end = app.clock.now();
-    let start = end - Duration::days(60);
+    let start = end - Duration::days(3 * STEPS as i64);
     app.clock.set(start);
     let admin = app.admin_token().await;
     for (name, threshold) in [
@@ -85,11 +88,11 @@ pub async fn club(app: &TestApp) -> Club {
                 .to_owned(),
         );
     }
-    for step in 0..20usize {
+    for step in 0..STEPS {
         let now = start + Duration::days(3 * step as i64);
         app.clock.set(now);
-        if step == 15 {
-            // Day 45: the first purchases are past their return window; one member redeems.
+        if step == 22 {
+            // Day 66: the first purchases are past their return window; one member redeems.
             app.run_job("release_pending").await;
             app.redeem(&key, &customers[0], &reward, "seed-redeem")
                 .await;
@@ -112,24 +115,25 @@ pub async fn club(app: &TestApp) -> Club {
             feedback(
                 app,
                 &key,
-                json!({"customer_id": who, "kind": "nps", "score": NPS[step * 2 + j],
+                json!({"customer_id": who, "kind": "nps", "score": score(&NPS, step * 2 + j, 14, 10),
                 "channel": CHANNELS[(step + j) % 3], "touchpoint": "checkout",
                 "occurred_at": at(now - Duration::minutes(30 + j as i64))}),
             )
             .await;
         }
+        let csat = score(&CSAT, step, 14, 5);
         feedback(
             app,
             &key,
-            json!({"kind": "csat", "score": CSAT[step], "channel": "web",
-            "comment": if CSAT[step] <= 2 { "The delivery was late" } else { "Thanks" },
+            json!({"kind": "csat", "score": csat, "channel": "web",
+            "comment": if csat <= 3 { "The delivery was late" } else { "Thanks" },
             "occurred_at": at(now - Duration::minutes(20))}),
         )
         .await;
         feedback(
             app,
             &key,
-            json!({"kind": "ces", "scale": 7, "score": CES[step], "channel": "app",
+            json!({"kind": "ces", "scale": 7, "score": score(&CES, step, 10, 7), "channel": "app",
             "occurred_at": at(now - Duration::minutes(10))}),
         )
         .await;

@@ -8,4 +8,10 @@ mod helpers;
 #[allow(dead_code)]
 mod harness;
 
+#[allow(dead_code)]
+#[path = "../api/insight_seed.rs"]
+mod insight_seed;
+
+mod insight;
+
 mod session;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::dashboard::{key_day, score_distribution};
 use super::reports::Report;
-use super::{figure, number, short_day, short_month, text, when};
+use super::{figure, localized, number, short_day, short_month, text, when};
 use crate::admin::api::with_query;
 use crate::admin::charts::{self, Bar, Chart, Series, Style, Tone};
 use crate::admin::{Console, Form, i18n};
@@ -329,7 +329,7 @@ fn loyalty(cx: &Console, r: &Value) -> Value {
     let tier_name = |t: &Value| {
         t["name"]
             .as_str()
-            .map_or_else(|| text(cx, "dashboard.no_tier"), str::to_owned)
+            .map_or_else(|| text(cx, "dashboard.no_tier"), |n| localized(lang, n))
     };
     let tier_rows = tiers
         .iter()
