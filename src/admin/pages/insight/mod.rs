@@ -6,6 +6,7 @@
 mod dashboard;
 mod jobs;
 mod outbox;
+mod report_cx;
 mod report_pages;
 mod reports;
 mod surveys;
