@@ -2,6 +2,8 @@
 //! default, PostgreSQL when PATRON_TEST_POSTGRES_URL is set), spoken to over HTTP.
 
 mod helpers;
+#[allow(dead_code)] // The browser tests use the rest.
+mod insight_seed;
 
 mod adjustments;
 mod auth;
@@ -16,6 +18,7 @@ mod console_catalog;
 #[allow(dead_code)] // Some helpers serve only some areas' tests.
 mod console_client;
 mod console_customers;
+mod console_insight;
 mod corruption;
 mod customers;
 mod delivery;

@@ -11,4 +11,10 @@ mod harness;
 mod access;
 mod catalog;
 mod customers;
+#[allow(dead_code)]
+#[path = "../api/insight_seed.rs"]
+mod insight_seed;
+
+mod insight;
+
 mod session;
