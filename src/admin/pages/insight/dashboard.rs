@@ -71,7 +71,11 @@ async fn figures(cx: &Console, api: &Api) -> Result<Value, ConsoleError> {
     paths.push(range("/v1/reports/nps", first, to, &[("group_by", "week")]));
     let weeks: Vec<DateTime<Utc>> = (0..WEEKS).map(|w| first + Duration::weeks(w)).collect();
     for start in &weeks {
-        let end = (*start + Duration::weeks(1)).min(to);
+        // The current week ends now; at midnight on a Monday it has only begun (a range must not
+        // be empty).
+        let end = (*start + Duration::weeks(1))
+            .min(to)
+            .max(*start + Duration::seconds(1));
         paths.push(range("/v1/reports/loyalty", *start, end, &[]));
     }
     let answers = get_all(api, paths).await?;
