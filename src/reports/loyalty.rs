@@ -16,7 +16,7 @@ use crate::error::ApiError;
 pub struct TierMembers {
     /// `null`: members without a tier.
     pub tier_id: Option<String>,
-    /// `null` for members without a tier.
+    /// The tier's name in the program's default locale; `null` for members without a tier.
     pub name: Option<String>,
     pub members: i64,
 }
@@ -85,7 +85,11 @@ pub fn report(conn: &mut DbConnection, range: Range) -> Result<LoyaltyReport, Ap
         .into_iter()
         .map(|t| TierMembers {
             tier_id: Some(t.tier_id),
-            name: Some(t.name),
+            // Stored per locale; the report (and its CSV) names it in the program's language.
+            name: Some(
+                crate::rewards::LocalizedText::from_stored(&t.name)
+                    .resolve(Some(&program.default_locale)),
+            ),
             members: t.members,
         })
         .collect();

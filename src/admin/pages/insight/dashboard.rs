@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::{figure, get_all, localized, now, number, parse_day, rfc3339, short_day, text};
+use super::{figure, get_all, now, number, parse_day, rfc3339, short_day, text};
 use crate::admin::api::{Api, with_query};
 use crate::admin::charts::{self, Bar, Chart, Series, Style, Tone};
 use crate::admin::render::page;
@@ -178,7 +178,7 @@ async fn figures(cx: &Console, api: &Api) -> Result<Value, ConsoleError> {
                 .map(|t| Bar {
                     label: t["name"]
                         .as_str()
-                        .map_or_else(|| text(cx, "dashboard.no_tier"), |n| localized(lang, n)),
+                        .map_or_else(|| text(cx, "dashboard.no_tier"), str::to_owned),
                     value: t["members"].as_i64().unwrap_or(0),
                     tone: Tone::Neutral,
                 })

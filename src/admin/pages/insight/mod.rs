@@ -142,21 +142,6 @@ fn when(lang: Locale, v: &Value) -> String {
     }
 }
 
-/// A name the API may give per locale as JSON text (`{"en": "Gold", "fa": "طلایی"}`, as the
-/// loyalty report gives tier names): the page's language, else English, else any; other text
-/// as it is.
-fn localized(lang: Locale, raw: &str) -> String {
-    let Ok(serde_json::Value::Object(names)) = serde_json::from_str::<Value>(raw) else {
-        return raw.to_owned();
-    };
-    [lang.as_str(), "en"]
-        .iter()
-        .find_map(|l| names.get(*l).and_then(Value::as_str))
-        .or_else(|| names.values().find_map(Value::as_str))
-        .unwrap_or(raw)
-        .to_owned()
-}
-
 /// A `YYYY-MM-DD` date.
 fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
@@ -214,14 +199,5 @@ mod tests {
         assert_eq!(short_day(Locale::Ar, d), "٢٢/١١");
         assert_eq!(short_month(Locale::En, d), "Nov 2026");
         assert_eq!(short_month(Locale::Fa, d), "۱۴۰۵/۹");
-    }
-
-    #[test]
-    fn names_given_per_locale_are_shown_in_the_page_language() {
-        let raw = r#"{"en":"Gold","fa":"طلایی"}"#;
-        assert_eq!(localized(Locale::Fa, raw), "طلایی");
-        assert_eq!(localized(Locale::Ar, raw), "Gold");
-        assert_eq!(localized(Locale::En, "Silver"), "Silver");
-        assert_eq!(localized(Locale::En, "{not json"), "{not json");
     }
 }

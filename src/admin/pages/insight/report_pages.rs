@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::report_cx::{comments, cx_report};
 use super::reports::Report;
-use super::{figure, localized, number, text};
+use super::{figure, number, text};
 use crate::admin::charts::{self, Bar, Tone};
 use crate::admin::{Console, Form, i18n};
 use crate::messages::locale::Locale;
@@ -102,7 +102,7 @@ fn loyalty(cx: &Console, r: &Value) -> Value {
     let tier_name = |t: &Value| {
         t["name"]
             .as_str()
-            .map_or_else(|| text(cx, "dashboard.no_tier"), |n| localized(lang, n))
+            .map_or_else(|| text(cx, "dashboard.no_tier"), str::to_owned)
     };
     let tier_rows = tiers
         .iter()
