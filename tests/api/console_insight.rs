@@ -690,3 +690,17 @@ async fn jobs_are_listed_with_their_last_run_for_admins_and_refused_to_marketers
     let (_, html) = marketer.page("/admin/").await;
     assert!(!html.contains("href=\"/admin/jobs\""));
 }
+
+#[tokio::test]
+async fn a_report_date_past_the_calendar_is_a_field_problem_not_a_crash() {
+    let app = TestApp::spawn().await;
+    let mut console = ConsoleClient::admin(&app).await;
+    for path in [
+        "/admin/reports/loyalty?to=%2B262142-12-31",
+        "/admin/reports/nps?from=2026-13-01",
+    ] {
+        let (status, html) = console.page(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(html.contains("Give a date as YYYY-MM-DD"), "{path}: {html}");
+    }
+}

@@ -181,7 +181,10 @@ async fn code_rows(
             .collect();
         while let Some(done) = lookups.join_next().await {
             let (i, found) = done.map_err(ConsoleError::internal)?;
-            let code = found?;
+            // A code that cannot be read now leaves its row without details, not the tab broken.
+            let Ok(code) = found else {
+                continue;
+            };
             let reward = names
                 .get(code["reward_id"].as_str().unwrap_or_default())
                 .cloned();

@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::{parse_day, query, report_pages, text};
@@ -120,15 +119,12 @@ fn api_path(
     let mut pairs: Vec<(&str, String)> = Vec::new();
     for (name, value) in filters {
         let value = match *name {
-            "from" | "to" => match parse_day(value) {
-                Some(d) => {
-                    let d = if *name == "to" {
-                        d + Duration::days(1)
-                    } else {
-                        d
-                    };
-                    format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
-                }
+            // `to` runs to the end of its day (a date at chrono's limit has no next day).
+            "from" | "to" => match parse_day(value).and_then(|d| match *name {
+                "to" => d.succ_opt(),
+                _ => Some(d),
+            }) {
+                Some(d) => format!("{}T00:00:00Z", d.format("%Y-%m-%d")),
                 None => {
                     errors.add(name, text(cx, "reports.bad_date"));
                     continue;
