@@ -105,6 +105,29 @@ pub fn seg(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// Links to the first page of a console list (when not on it) and to the next one (when the API
+/// gave a `next_cursor`): `path` with the list's `filters`.
+#[derive(Debug, Serialize)]
+pub struct Pager {
+    /// The first page, if this is a later one.
+    pub first: Option<String>,
+    /// The next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// The [`Pager`] of the list at `path` with `filters`, now on `cursor`, the API's answer having
+/// `next_cursor` = `next`.
+pub fn pager(path: &str, filters: &[(&str, &str)], cursor: &str, next: &Value) -> Pager {
+    Pager {
+        first: (!cursor.is_empty()).then(|| with_query(path, filters)),
+        next: next.as_str().map(|c| {
+            let mut query = filters.to_vec();
+            query.push(("cursor", c));
+            with_query(path, &query)
+        }),
+    }
+}
+
 /// `path?k=v&…` with the non-empty values encoded.
 pub fn with_query(path: &str, query: &[(&str, &str)]) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());

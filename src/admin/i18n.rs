@@ -45,6 +45,22 @@ pub fn text(lang: Locale, key: &str) -> String {
     }
 }
 
+/// A text the API gives as one string or per locale (`{"en": …, "fa": …}`), in `lang`, else in
+/// English, else in any language it has.
+pub fn in_language(text: &serde_json::Value, lang: Locale) -> String {
+    match text {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) => map
+            .get(lang.as_str())
+            .or_else(|| map.get("en"))
+            .or_else(|| map.values().next())
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// Whether `key` has a text.
 pub fn has(key: &str) -> bool {
     TEXTS.contains_key(key)

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
-use super::{ListQuery, find_in, list_page, pager};
+use super::{ListQuery, find_in, list_page};
+use crate::admin::api::pager;
 use crate::admin::api::seg;
 use crate::admin::form::{self, Errors};
 use crate::admin::session;
@@ -16,7 +17,8 @@ use crate::db;
 pub async fn list(cx: Console, query: web::Query<ListQuery>) -> ConsoleResult {
     cx.require(Permission::ADMIN)?;
     let (keys, next) = list_page(&cx.api()?, "/v1/api-keys", &query.cursor).await?;
-    let (first_href, next_href) = pager("/admin/api-keys", &query.cursor, &next);
+    let pages = pager("/admin/api-keys", &[], &query.cursor, &next);
+    let (first_href, next_href) = (pages.first, pages.next);
     render::page(
         &cx,
         "access/api_keys.html",

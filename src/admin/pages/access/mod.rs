@@ -120,12 +120,3 @@ async fn find_in(api: &Api, path: &str, id: &str) -> Result<Value, ConsoleError>
     }
     Err(ConsoleError::NotFound)
 }
-
-/// The pager links of a list at `base`: the first page when not on it, and the next one.
-fn pager(base: &str, cursor: &str, next: &Value) -> (Option<String>, Option<String>) {
-    let first = (!cursor.is_empty()).then(|| base.to_owned());
-    let next = next
-        .as_str()
-        .map(|c| api::with_query(base, &[("cursor", c)]));
-    (first, next)
-}

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Value, json};
 
-use super::{ListQuery, find_in, list_page, pager, role_options};
+use super::{ListQuery, find_in, list_page, role_options};
+use crate::admin::api::pager;
 use crate::admin::api::seg;
 use crate::admin::form::Errors;
 use crate::admin::{Console, ConsoleError, ConsoleResult, Form, i18n, render};
@@ -24,7 +25,8 @@ async fn list_with(
     problem: Option<String>,
 ) -> ConsoleResult {
     let (members, next) = list_page(&cx.api()?, "/v1/staff", cursor).await?;
-    let (first_href, next_href) = pager("/admin/staff", cursor, &next);
+    let pages = pager("/admin/staff", &[], cursor, &next);
+    let (first_href, next_href) = (pages.first, pages.next);
     render::page_with_status(
         cx,
         status,

@@ -135,20 +135,7 @@ fn put_localized(values: &mut Map<String, Value>, prefix: &str, text: &Value) {
     }
 }
 
-/// A localized text from the API in the page's language (else English, else any).
-fn shown(text: &Value, lang: Locale) -> String {
-    match text {
-        Value::String(s) => s.clone(),
-        Value::Object(map) => map
-            .get(lang.as_str())
-            .or_else(|| map.get("en"))
-            .or_else(|| map.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
-}
+use crate::admin::i18n::in_language as shown;
 
 /// The tiers as `{value, label}` options for a select, named in the page's language.
 async fn tier_options(cx: &Console, api: &crate::admin::api::Api) -> Result<Value, ConsoleError> {

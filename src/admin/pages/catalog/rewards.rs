@@ -2,6 +2,7 @@
 //! validity and minimum tier. The API has no DELETE for rewards (codes refer to them): a reward
 //! is deactivated instead, after a confirmation.
 
+use crate::admin::api::pager;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Deserialize;
@@ -75,15 +76,12 @@ async fn list(cx: Console, query: web::Query<ListQuery>) -> ConsoleResult {
             r
         })
         .collect();
-    let next = found["next_cursor"]
-        .as_str()
-        .map(|c| with_query("/admin/rewards", &[("cursor", c)]));
-    let first = (!query.cursor.is_empty()).then_some("/admin/rewards");
+    let pages = pager("/admin/rewards", &[], &query.cursor, &found["next_cursor"]);
     page(
         &cx,
         "catalog/rewards.html",
         json!({"rewards": rewards, "tier_names": tier_names, "currency": program["currency"],
-               "next_href": next, "first_href": first}),
+               "next_href": pages.next, "first_href": pages.first}),
     )
 }
 

@@ -13,8 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::admin::ConsoleError;
-use crate::admin::api::{Api, seg, with_query};
-use crate::messages::locale::Locale;
+use crate::admin::api::{Api, seg};
 
 /// This area's templates.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -144,32 +143,8 @@ pub struct PageQuery {
     cursor: String,
 }
 
-/// Links to the first page (when on a later one) and the next page (when there is one) of the
-/// list at `path` with `filters`.
-fn pager(path: &str, filters: &[(&str, &str)], cursor: &str, next: &Value) -> Value {
-    let first = (!cursor.is_empty()).then(|| with_query(path, filters));
-    let next = next.as_str().map(|n| {
-        let mut query = filters.to_vec();
-        query.push(("cursor", n));
-        with_query(path, &query)
-    });
-    json!({"first": first, "next": next})
-}
-
-/// A text the API gives as one string or per locale, in `lang` (else English, else any).
-fn localized(v: &Value, lang: Locale) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(map) => map
-            .get(lang.as_str())
-            .or_else(|| map.get("en"))
-            .or_else(|| map.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
-}
+use crate::admin::api::pager;
+use crate::admin::i18n::in_language as localized;
 
 /// What to call a customer: their name, else the first identifier they have.
 fn display_name(c: &Value) -> String {
@@ -211,6 +186,7 @@ fn rows(page: &Value, f: impl Fn(Value) -> Value) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::messages::locale::Locale;
 
     #[test]
     fn names_texts_and_pages() {
@@ -227,11 +203,14 @@ mod tests {
         assert_eq!(localized(&text, Locale::Ar), "Gold");
         assert_eq!(localized(&json!("Silver"), Locale::Fa), "Silver");
         let p = pager("/admin/tickets", &[("status", "open")], "c1", &json!("c2"));
-        assert_eq!(p["first"], "/admin/tickets?status=open");
-        assert_eq!(p["next"], "/admin/tickets?status=open&cursor=c2");
+        assert_eq!(p.first.as_deref(), Some("/admin/tickets?status=open"));
+        assert_eq!(
+            p.next.as_deref(),
+            Some("/admin/tickets?status=open&cursor=c2")
+        );
         assert_eq!(part("0193-ab_c.d~"), "0193-ab_c.d~");
         assert_eq!(part("a/b c"), "a%2Fb%20c");
         let p = pager("/admin/tickets", &[], "", &Value::Null);
-        assert!(p["first"].is_null() && p["next"].is_null());
+        assert!(p.first.is_none() && p.next.is_none());
     }
 }

@@ -58,7 +58,12 @@ pub async fn list(cx: Console, query: web::Query<CaseFilter>) -> ConsoleResult {
         Ok(list) => (
             StatusCode::OK,
             list["data"].clone(),
-            pager("/admin/recovery", &filters, &f.cursor, &list["next_cursor"]),
+            json!(pager(
+                "/admin/recovery",
+                &filters,
+                &f.cursor,
+                &list["next_cursor"]
+            )),
             Errors::default(),
         ),
         Err(e) => {

@@ -74,12 +74,12 @@ pub async fn list(cx: Console, query: web::Query<SearchQuery>) -> ConsoleResult 
         Ok(page) => (
             StatusCode::OK,
             rows(&page, named),
-            pager(
+            json!(pager(
                 "/admin/customers",
                 &filters,
                 &s.cursor,
                 &page["next_cursor"],
-            ),
+            )),
             Errors::default(),
         ),
         Err(e) => {

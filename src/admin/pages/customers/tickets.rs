@@ -42,7 +42,12 @@ pub async fn list(cx: Console, query: web::Query<TicketFilter>) -> ConsoleResult
         Ok(list) => (
             StatusCode::OK,
             list["data"].clone(),
-            pager("/admin/tickets", &filters, &f.cursor, &list["next_cursor"]),
+            json!(pager(
+                "/admin/tickets",
+                &filters,
+                &f.cursor,
+                &list["next_cursor"]
+            )),
             Errors::default(),
         ),
         Err(e) => {

@@ -1,6 +1,7 @@
 //! `/admin/outbox`: messages with their status, attempts, last error and times, filtered by
 //! customer, kind and status, a page at a time; and one message with every attempt.
 
+use crate::admin::api::pager;
 use actix_web::web;
 use serde_json::json;
 
@@ -30,11 +31,7 @@ async fn list(cx: Console) -> ConsoleResult {
         asked.push(("cursor", c));
     }
     let answer = cx.api()?.get(&with_query("/v1/messages", &asked)).await?;
-    let next = answer["next_cursor"].as_str().map(|c| {
-        let mut next = filters.clone();
-        next.push(("cursor", c));
-        with_query("/admin/outbox", &next)
-    });
+    let next = pager("/admin/outbox", &filters, "", &answer["next_cursor"]).next;
     let kinds: Vec<_> = Kind::ALL
         .iter()
         .map(|k| json!({"value": k.as_str(), "key": format!("templates.kind.{}", k.as_str())}))

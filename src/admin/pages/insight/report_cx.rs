@@ -1,13 +1,13 @@
 //! NPS, CSAT and CES reports (a table and charts per scale) and the comments list, as the pages
 //! show them.
 
+use crate::admin::api::pager;
 use serde_json::{Value, json};
 
 use super::dashboard::{key_day, score_distribution};
 use super::report_pages::{column, int, percent, row, table};
 use super::reports::Report;
 use super::{figure, number, short_day, short_month, text, when};
-use crate::admin::api::with_query;
 use crate::admin::charts::{self, Chart, Series, Style};
 use crate::admin::{Console, Form};
 use crate::messages::locale::Locale;
@@ -226,15 +226,15 @@ pub(super) fn comments(cx: &Console, q: &Form, answer: &Value) -> Value {
         .into_iter()
         .filter_map(|k| q.opt(k).map(|v| (k, v)))
         .collect();
-    let first = with_query("/admin/reports/comments", &keep);
-    let next = answer["next_cursor"].as_str().map(|cursor| {
-        let mut with_cursor = keep.clone();
-        with_cursor.push(("cursor", cursor));
-        with_query("/admin/reports/comments", &with_cursor)
-    });
+    let pages = pager(
+        "/admin/reports/comments",
+        &keep,
+        q.get("cursor"),
+        &answer["next_cursor"],
+    );
     json!({
         "table": table("table-comments", text(cx, "reports.title_comments"), columns, rows),
-        "first": q.opt("cursor").map(|_| first),
-        "next": next,
+        "first": pages.first,
+        "next": pages.next,
     })
 }

@@ -1,6 +1,7 @@
 //! `/admin/surveys`: the list, a new survey, and a survey's form (`PATCH` on save). Roles that
 //! may only read see the form without a way to send it.
 
+use crate::admin::api::pager;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use serde_json::{Map, Value, json};
@@ -45,11 +46,7 @@ async fn list(cx: Console) -> ConsoleResult {
         .api()?
         .get(&with_query("/v1/surveys", &with_cursor))
         .await?;
-    let next = answer["next_cursor"].as_str().map(|c| {
-        let mut next = filters.clone();
-        next.push(("cursor", c));
-        with_query("/admin/surveys", &next)
-    });
+    let next = pager("/admin/surveys", &filters, "", &answer["next_cursor"]).next;
     page(
         &cx,
         "insight/surveys.html",
