@@ -150,29 +150,19 @@ where
         return db::write(conn, op);
     };
     let result = db::write(conn, |c| -> Result<Outcome, Failure> {
-        // Claim the key (one statement): a concurrent twin waits here until this transaction
-        // ends, and a key used before is not claimed again.
-        if claim(c, key, now, None)? == 0 {
-            return match find(c, key)? {
-                Some(stored) => replay(stored, key).map_err(Failure::Other),
-                None => Err(Failure::Other(ApiError::conflict(
-                    "idempotency_key_in_use",
-                    "A request with this Idempotency-Key is still running",
-                ))),
-            };
-        }
-        // No savepoint around `op`: when it refuses, the whole transaction rolls back (the claim
-        // with it) and the refusal is stored on its own below.
+        // No savepoint around `op`: when it refuses, the whole transaction rolls back and the
+        // refusal is stored on its own below.
         let outcome = op(c).map_err(Failure::Op)?;
-        let mut batch = crate::db::batch::Batch::new(c);
-        batch.push(
-            diesel::update(idempotency_keys::table.find((key.caller.clone(), key.key.clone())))
-                .set((
-                    idempotency_keys::response_status.eq(i32::from(outcome.status.as_u16())),
-                    idempotency_keys::response_body.eq(outcome.body.clone()),
-                )),
-        );
-        batch.run(c)?;
+        // The key is written with its answer last, in one statement. A twin that got here
+        // first (or a key used before) wins: this insert waits until the twin's transaction
+        // ends and then writes nothing, and everything `op` did here is rolled back, so the
+        // work counts once and the twin's answer is replayed below.
+        if claim(c, key, now, Some(&outcome))? == 0 {
+            return Err(Failure::Other(ApiError::conflict(
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still running",
+            )));
+        }
         Ok(outcome)
     });
     match result {
