@@ -1,12 +1,13 @@
 //! `Idempotency-Key` (API.md §1): the first response to a key — success or failure — is stored
 //! and returned again for the same request.
 //!
-//! The key is claimed by inserting it before the operation runs, inside the operation's
-//! transaction, and a success is stored in that same transaction. A concurrent request with the
-//! same key waits on that row (PostgreSQL) or on the write lock (SQLite) and then sees the
-//! stored response, so an operation never runs twice. A 4xx failure rolls the whole transaction
-//! back (the claim with it) and is then stored in a transaction of its own; a twin that claimed
-//! the key in between runs, and its response answers both. 5xx failures are not stored.
+//! The operation runs first; the key is then inserted with its response as the last statement
+//! of the operation's transaction. A concurrent request with the same key (or a retry) runs the
+//! operation too, but its insert of the key waits on the twin's row (PostgreSQL) or it waited for
+//! the write lock (SQLite) and finds the key taken: its whole transaction rolls back and it
+//! answers with the stored response, so an operation takes effect once. A 4xx failure rolls the
+//! transaction back and is then stored in a transaction of its own, unless a twin stored its
+//! answer first, which then answers both. 5xx failures are not stored.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
@@ -157,7 +158,7 @@ where
         // first (or a key used before) wins: this insert waits until the twin's transaction
         // ends and then writes nothing, and everything `op` did here is rolled back, so the
         // work counts once and the twin's answer is replayed below.
-        if claim(c, key, now, Some(&outcome))? == 0 {
+        if store(c, key, now, &outcome)? == 0 {
             return Err(Failure::Other(ApiError::conflict(
                 "idempotency_key_in_use",
                 "A request with this Idempotency-Key is still running",
@@ -168,7 +169,7 @@ where
     match result {
         Ok(outcome) => Ok(outcome),
         // Refused: the refusal is the key's answer, so that a retry gets it again. A twin that
-        // claimed the key once this transaction had rolled back answers for both.
+        // stored its answer first answers for both.
         Err(Failure::Op(e)) if e.status_is_client_error() => {
             let refused = Outcome {
                 status: e.status(),
@@ -176,7 +177,7 @@ where
                 replayed: false,
             };
             db::write(conn, |c| {
-                if claim(c, key, now, Some(&refused))? == 1 {
+                if store(c, key, now, &refused)? == 1 {
                     return Ok(refused);
                 }
                 match find(c, key)? {
@@ -209,22 +210,21 @@ impl From<diesel::result::Error> for Failure {
     }
 }
 
-/// Inserts the key unless it exists (a twin's insert waits for this transaction): as claimed
-/// (status 0) or with its answer. Returns the rows inserted.
-fn claim(
+/// Inserts the key with its answer unless the key exists (a twin's insert waits for this
+/// transaction). Returns the rows inserted.
+fn store(
     c: &mut DbConnection,
     key: &IdempotencyKey,
     now: NaiveDateTime,
-    answer: Option<&Outcome>,
+    answer: &Outcome,
 ) -> QueryResult<usize> {
     let insert = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::caller.eq(&key.caller),
             idempotency_keys::idempotency_key.eq(&key.key),
             idempotency_keys::request_hash.eq(&key.request_hash),
-            idempotency_keys::response_status
-                .eq(answer.map_or(0, |a| i32::from(a.status.as_u16()))),
-            idempotency_keys::response_body.eq(answer.map_or("", |a| a.body.as_str())),
+            idempotency_keys::response_status.eq(i32::from(answer.status.as_u16())),
+            idempotency_keys::response_body.eq(&answer.body),
             idempotency_keys::created_at.eq(now),
         ))
         .on_conflict((idempotency_keys::caller, idempotency_keys::idempotency_key))
