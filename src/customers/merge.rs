@@ -139,7 +139,7 @@ pub fn merge(
 ) -> Result<Customer, MergeError> {
     crate::cache::changed(crate::cache::Topic::Customers);
     db::write(conn, |c| {
-        let (target, source) = lock_pair(c, target_id, source_id, now)?;
+        let (target, source) = lock_pair(c, target_id, source_id)?;
         let source_now = source.merged_into.clone().unwrap_or(source.id.clone());
         if target.id == source_now {
             return Err(MergeError::IntoSelf);
@@ -199,7 +199,6 @@ fn lock_pair(
     c: &mut DbConnection,
     target_id: &str,
     source_id: &str,
-    now: NaiveDateTime,
 ) -> Result<(CustomerRow, CustomerRow), MergeError> {
     let mut locked = BTreeSet::new();
     for _ in 0..4 {
@@ -216,7 +215,7 @@ fn lock_pair(
         }
         for id in wanted {
             if !locked.contains(&id) {
-                ledger::lock(c, &id, now)?;
+                ledger::lock(c, &id)?;
                 locked.insert(id);
             }
         }

@@ -116,7 +116,7 @@ pub fn erase(
         }
         // The one lock order: the balance row first, then the customer row; decided again
         // under the locks, so a concurrent merge or erasure is seen.
-        crate::points::ledger::lock(c, id, now)?;
+        crate::points::ledger::lock(c, id)?;
         let Some(row) = check(customers_repo::find_for_update(c, id)?)? else {
             return Ok(false);
         };

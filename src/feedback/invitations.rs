@@ -369,7 +369,7 @@ pub fn answer(
             return Err(AnswerError::Empty);
         }
         // Lock order: the balance first, since an answer may credit apology points.
-        crate::points::ledger::lock(c, &customer.id, now)?;
+        crate::points::ledger::lock(c, &customer.id)?;
         if repo::claim_answer(c, invitation_id, now)? == 0 {
             let again = repo::find(c, invitation_id)?.ok_or(AnswerError::NotFound)?;
             return Err(refusal(&again, now).unwrap_or(AnswerError::AlreadyAnswered));

@@ -232,7 +232,7 @@ fn record(
                 "This customer's data was erased; nothing new can be recorded for them",
             ));
         }
-        if !crate::points::ledger::lock(c, &customer.id, now)? {
+        if !crate::points::ledger::lock(c, &customer.id)? {
             return Err(ApiError::unprocessable(
                 "unknown_customer",
                 "The customer does not exist",

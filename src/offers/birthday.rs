@@ -248,7 +248,7 @@ fn give(
 ) -> Result<Given, GiftError> {
     let b = &program.birthday;
     db::write(conn, |c| {
-        if !ledger::lock(c, customer_id, now)? {
+        if !ledger::lock(c, customer_id)? {
             return Ok(Given::NotDue);
         }
         let Some(customer) = crate::customers::repo::find(c, customer_id)? else {

@@ -93,7 +93,7 @@ fn release_lot(
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
-        ledger::lock(c, &lot.customer_id, now)?;
+        ledger::lock(c, &lot.customer_id)?;
         // Returns may have taken some of the lot back while it was pending.
         let Some(remaining) = claim(c, &lot.id, "pending", "available")? else {
             return Ok(false);
@@ -147,7 +147,7 @@ fn expire_lot(
     now: NaiveDateTime,
 ) -> Result<bool, LedgerError> {
     db::write(conn, |c| {
-        ledger::lock(c, &lot.customer_id, now)?;
+        ledger::lock(c, &lot.customer_id)?;
         let Some(remaining) = claim(c, &lot.id, "available", "expired")? else {
             return Ok(false);
         };

@@ -75,23 +75,20 @@ pub fn balance(
         .unwrap_or_else(|| BalanceRow::empty(customer_id, at)))
 }
 
-/// Locks the customer's balance row for the rest of the transaction (a no-op UPDATE); returns
-/// false if the customer has no balance row.
+/// Locks the customer's balance row for the rest of the transaction (`FOR NO KEY UPDATE` on
+/// PostgreSQL, a no-op UPDATE on SQLite); returns false if the customer has no balance row. The
+/// row's `updated_at` moves only when a posting changes the balance.
 ///
 /// A customer merged into another while this transaction waited for the lock has no balance row
 /// any more: the transaction fails with a serialization error, so `db::run` runs it again and
 /// it resolves the id to the surviving customer this time.
-pub fn lock(conn: &mut DbConnection, customer_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    lock_row(conn, customer_id, now).map(|row| row.is_some())
+pub fn lock(conn: &mut DbConnection, customer_id: &str) -> QueryResult<bool> {
+    lock_row(conn, customer_id).map(|row| row.is_some())
 }
 
 /// [`lock`], returning the row as it stands under the lock (one statement).
-pub fn lock_row(
-    conn: &mut DbConnection,
-    customer_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<BalanceRow>> {
-    let locked = try_lock_row(conn, customer_id, now)?;
+pub fn lock_row(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<BalanceRow>> {
+    let locked = try_lock_row(conn, customer_id)?;
     if locked.is_none() {
         let merged: Option<Option<String>> = crate::db::schema::customers::table
             .find(customer_id)
@@ -112,23 +109,29 @@ pub fn lock_row(
 
 /// Locks and returns the balance row under this id, if there is one: `None` for an unknown id
 /// and for a merged record's (the caller resolves it and locks the survivor).
-pub fn try_lock_row(
-    conn: &mut DbConnection,
-    customer_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<BalanceRow>> {
-    // Written in SQL so that it is prepared once per connection (diesel prepares no UPDATE).
-    let locked: Option<BalanceRow> = crate::db::raw::load(
-        conn,
-        "UPDATE balances SET updated_at = ? WHERE customer_id = ? RETURNING customer_id, \
-         available, pending, negative, lifetime_earned, redeemed, expired, updated_at, last_seq",
-        &[
-            crate::db::raw::Bind::Time(now),
-            crate::db::raw::Bind::Text(customer_id.to_owned()),
-        ],
-    )?
-    .into_iter()
-    .next();
+pub fn try_lock_row(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<BalanceRow>> {
+    // Written in SQL so that it is prepared once per connection. PostgreSQL takes the row lock
+    // an UPDATE would take without writing a row version (which would also make the posting's
+    // own update check the customer's foreign key again); SQLite has no row locks: the UPDATE
+    // makes the transaction its database's only writer.
+    let customer = crate::db::raw::Bind::Text(customer_id.to_owned());
+    let rows = match conn {
+        DbConnection::Postgres(_) => crate::db::raw::load(
+            conn,
+            "SELECT customer_id, available, pending, negative, lifetime_earned, redeemed, \
+             expired, updated_at, last_seq FROM balances WHERE customer_id = ? \
+             FOR NO KEY UPDATE",
+            &[customer],
+        )?,
+        DbConnection::Sqlite(_) => crate::db::raw::load(
+            conn,
+            "UPDATE balances SET updated_at = updated_at WHERE customer_id = ? RETURNING \
+             customer_id, available, pending, negative, lifetime_earned, redeemed, expired, \
+             updated_at, last_seq",
+            &[customer],
+        )?,
+    };
+    let locked: Option<BalanceRow> = rows.into_iter().next();
     Ok(locked)
 }
 
@@ -150,21 +153,17 @@ struct LockedCustomer {
 pub fn lock_customer(
     conn: &mut DbConnection,
     customer_id: &str,
-    now: NaiveDateTime,
 ) -> QueryResult<Option<(BalanceRow, bool)>> {
     if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(None);
     }
     let found: Option<LockedCustomer> = crate::db::raw::load(
         conn,
-        "UPDATE balances b SET updated_at = ? FROM customers c \
-         WHERE b.customer_id = ? AND c.id = b.customer_id RETURNING b.customer_id, \
-         b.available, b.pending, b.negative, b.lifetime_earned, b.redeemed, b.expired, \
-         b.updated_at, b.last_seq, c.erased_at",
-        &[
-            crate::db::raw::Bind::Time(now),
-            crate::db::raw::Bind::Text(customer_id.to_owned()),
-        ],
+        "SELECT b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, \
+         b.redeemed, b.expired, b.updated_at, b.last_seq, c.erased_at \
+         FROM balances b JOIN customers c ON c.id = b.customer_id \
+         WHERE b.customer_id = ? FOR NO KEY UPDATE OF b",
+        &[crate::db::raw::Bind::Text(customer_id.to_owned())],
     )?
     .into_iter()
     .next();
@@ -173,7 +172,7 @@ pub fn lock_customer(
 
 /// Applies a posting to the balance and records its entry.
 ///
-/// The balance row is locked first (a no-op UPDATE), so everything after it in the transaction
+/// The balance row is locked first ([`lock_row`]), so everything after it in the transaction
 /// sees this customer's balance as no one else can change it. A credit to the available balance
 /// first pays off any debt; the paid part is taken out of the credited lot.
 pub fn post(
@@ -181,7 +180,7 @@ pub fn post(
     p: Posting,
     now: NaiveDateTime,
 ) -> Result<EntryRow, LedgerError> {
-    let Some(locked) = lock_row(conn, &p.customer_id, now)? else {
+    let Some(locked) = lock_row(conn, &p.customer_id)? else {
         return Err(LedgerError::Db(diesel::result::Error::NotFound));
     };
     post_locked(conn, p, &locked, now).map(|(entry, _)| entry)
@@ -246,7 +245,7 @@ pub fn plan_locked(
         lifetime_earned: add(locked.lifetime_earned, earned)?,
         redeemed: add(locked.redeemed, redeemed)?,
         expired: add(locked.expired, expired)?,
-        updated_at: locked.updated_at,
+        updated_at: now,
         last_seq: add(locked.last_seq, 1)?,
     };
     let entry = EntryRow {
@@ -291,6 +290,7 @@ pub fn push_posting<'a>(
             balances::lifetime_earned.eq(after.lifetime_earned),
             balances::redeemed.eq(after.redeemed),
             balances::expired.eq(after.expired),
+            balances::updated_at.eq(after.updated_at),
             // The entry's place in the customer's ledger, decided under the row lock.
             balances::last_seq.eq(after.last_seq),
         ));

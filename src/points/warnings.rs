@@ -93,7 +93,7 @@ fn warn(
     let end = start + chrono::Duration::days(1);
     db::write(conn, |c| {
         // One lock order everywhere: the balance row first, then the lots.
-        ledger::lock(c, customer_id, now)?;
+        ledger::lock(c, customer_id)?;
         let marked = diesel::update(
             point_lots::table
                 .filter(point_lots::customer_id.eq(customer_id))

@@ -122,7 +122,7 @@ pub fn record(
             .filter(|p| reaches(&r, p))
             .ok_or(ReturnError::NotFound)?;
         // The customer's balance first, as every writer of points does, then lines and lots.
-        ledger::lock(c, &purchase.customer_id, now)?;
+        ledger::lock(c, &purchase.customer_id)?;
         let (amount, points, categories) = match &r.items {
             ReturnItems::Lines(items) => return_lines(c, &purchase, items)?,
             ReturnItems::Amount(amount) => {
@@ -397,7 +397,7 @@ fn reverse(
         return Ok(0);
     }
     let customer = &purchase.customer_id;
-    ledger::lock(c, customer, now)?;
+    ledger::lock(c, customer)?;
     let lot = repo::lot_of(c, &purchase.id)?;
     let from_lot = lot.as_ref().map_or(0, |l| l.remaining.min(points));
     if let Some(l) = lot.as_ref().filter(|_| from_lot > 0) {

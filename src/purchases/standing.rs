@@ -61,7 +61,7 @@ pub fn lock(
     window_months: i64,
 ) -> Result<Locked, PurchaseError> {
     if let (DbConnection::Postgres(_), CustomerRef::Id(id)) = (&*conn, customer)
-        && let Some(balance) = ledger::try_lock_row(conn, id, now)?
+        && let Some(balance) = ledger::try_lock_row(conn, id)?
     {
         // Read in a statement of its own, once the lock is held: a statement that waited for
         // the lock would still read the other tables as they were when it started.
@@ -80,7 +80,7 @@ pub fn lock(
     if found.erased_at.is_some() {
         return Err(PurchaseError::CustomerErased);
     }
-    let Some(balance) = ledger::lock_row(conn, &found.id, now)? else {
+    let Some(balance) = ledger::lock_row(conn, &found.id)? else {
         return Err(PurchaseError::UnknownCustomer);
     };
     let held = crate::tiers::repo::of_customer(conn, &found.id)?;

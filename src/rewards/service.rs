@@ -137,13 +137,13 @@ pub fn redeem(
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
     // Serialises this customer's redemptions, so the limit below cannot be raced past.
-    let (customer_id, locked) = match ledger::lock_customer(c, customer_id, now)? {
+    let (customer_id, locked) = match ledger::lock_customer(c, customer_id)? {
         Some((_, true)) => return Err(customers::service::CustomerError::Erased.into()),
         Some((locked, false)) => (customer_id.to_owned(), locked),
         None => {
             // A merged record's id redeems for the surviving customer.
             let id = customers::service::live(c, customer_id)?.id;
-            let locked = ledger::lock_row(c, &id, now)?
+            let locked = ledger::lock_row(c, &id)?
                 .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
             (id, locked)
         }
@@ -328,7 +328,7 @@ pub fn cancel_code(
             .filter(|r| bound_store.is_none_or(|s| r.redeemed_store_id.as_deref() == Some(s)))
             .ok_or(RewardError::CodeNotFound)?;
         // One lock order everywhere: the balance, then lots, codes, rewards.
-        ledger::lock(c, &row.customer_id, now)?;
+        ledger::lock(c, &row.customer_id)?;
         let status = row.status_at(now).to_owned();
         if status != "issued" {
             return Err(RewardError::NotCancellable(status));

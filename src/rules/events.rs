@@ -111,7 +111,7 @@ fn record(
         // A merged record's id records for the surviving customer; an erased one is refused.
         let customer_id = &customers::service::live(c, customer_id)?.id;
         // Serialises this customer's events, so limits cannot be raced past.
-        ledger::lock(c, customer_id, now)?;
+        ledger::lock(c, customer_id)?;
         let at = e.occurred_at.naive_utc();
         let settings = program::repo::load(c)?;
         check_age(&settings, at, now)?;

@@ -299,7 +299,7 @@ fn review_one(
     now: NaiveDateTime,
 ) -> diesel::QueryResult<bool> {
     db::write(conn, |c| {
-        ledger::lock(c, customer_id, now)?;
+        ledger::lock(c, customer_id)?;
         let Some(current) = repo::of_customer(c, customer_id)? else {
             return Ok(false);
         };

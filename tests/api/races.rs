@@ -442,18 +442,17 @@ async fn two_writers_that_deadlock_are_run_again_instead_of_failing() {
     let attempts = Arc::new(AtomicU32::new(0));
     let writer = |first: String, second: String| {
         let (meet, attempts, pool) = (meet.clone(), attempts.clone(), app.pool.clone());
-        let now = app.clock.now_naive();
         let mut first_attempt = true;
         async move {
             patron::db::run(&pool, move |c| {
                 attempts.fetch_add(1, Ordering::SeqCst);
                 patron::db::write(c, |c| -> Result<(), patron::error::ApiError> {
-                    patron::points::ledger::lock(c, &first, now)?;
+                    patron::points::ledger::lock(c, &first)?;
                     if std::mem::take(&mut first_attempt) {
                         // Both hold one balance row and now ask for the other's.
                         meet.wait();
                     }
-                    patron::points::ledger::lock(c, &second, now)?;
+                    patron::points::ledger::lock(c, &second)?;
                     Ok(())
                 })
             })
