@@ -221,10 +221,9 @@ fn amounts(doc: &Value) -> Value {
             ])
         })
         .collect();
-    let mut balance = doc["balance"].clone();
-    // The erasure takes the balance row lock, which stamps the row.
-    balance["updated_at"] = Value::Null;
-    json!({"balance": balance, "entries": entries, "purchases": doc["purchases"],
+    // The erasure takes the balance row lock but moves no points, so even the balance's
+    // `updated_at` stays as it was.
+    json!({"balance": doc["balance"], "entries": entries, "purchases": doc["purchases"],
            "codes": doc["reward_codes"], "lots": doc["point_lots"],
            "qualifying_points": doc["qualifying_points"], "statistics": doc["statistics"]})
 }
