@@ -130,6 +130,15 @@ impl ApiError {
         }
     }
 
+    /// 503 `database_unavailable`: no connection could be had in time.
+    pub fn database_unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The database is unavailable; retry shortly",
+        )
+    }
+
     /// 500 `internal_error`; the cause is logged, never sent.
     pub fn internal(cause: anyhow::Error) -> Self {
         Self {
@@ -255,11 +264,7 @@ impl From<diesel::result::Error> for ApiError {
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %err, "database pool unavailable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "The database is unavailable; retry shortly",
-        )
+        ApiError::database_unavailable()
     }
 }
 

@@ -58,6 +58,11 @@ pub struct Pool {
     statements: prometheus::IntCounter,
     caches: Arc<crate::cache::Caches>,
     target: Target,
+    /// One permit per connection: [`run`] waits for one before it hands work to a blocking
+    /// thread, so that the thread finds a connection free instead of sleeping in the pool.
+    permits: Arc<tokio::sync::Semaphore>,
+    /// How long [`run`] waits for a permit (the pool's own checkout timeout).
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Pool {
@@ -276,8 +281,9 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         drop(manager.connect()?);
     }
     let write_gate = matches!(manager.target, Target::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+    let size = size.max(1);
     let inner = r2d2::Pool::builder()
-        .max_size(size.max(1))
+        .max_size(size)
         .connection_timeout(timeout)
         .build(manager)?;
     Ok(Pool {
@@ -286,6 +292,8 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Pool> 
         statements,
         caches: Arc::default(),
         target,
+        permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
+        timeout,
     })
 }
 
@@ -303,8 +311,18 @@ where
     T: Send + 'static,
     E: Into<ApiError> + Send + 'static,
 {
+    // Requests queue here, in the async runtime, rather than as blocking threads asleep in the
+    // pool: a thread woken for every free connection costs more than the work it then does.
+    // Background jobs check connections out directly, so a permit may still meet a short wait.
+    let Ok(Ok(permit)) =
+        tokio::time::timeout(pool.timeout, Arc::clone(&pool.permits).acquire_owned()).await
+    else {
+        tracing::warn!("no database connection became free in time");
+        return Err(ApiError::database_unavailable());
+    };
     let pool = pool.clone();
     let outcome = actix_web::web::block(move || -> Result<T, ApiError> {
+        let _permit = permit;
         pool.scoped(|| {
             let mut conn = pool.get().map_err(ApiError::from)?;
             let mut attempt = 1;
