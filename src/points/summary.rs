@@ -62,38 +62,49 @@ struct Row {
 }
 
 /// The columns `qualifying` (the window's monthly points, from the first `?`), `expiry_at` and
-/// `expiry_points` of the customer whose id is the SQL expression `customer`, as subqueries on
-/// the indexes of `qualifying_points` and `point_lots`.
-pub fn standing_columns(pg: bool, customer: &str) -> String {
-    let (months, points) = if pg {
-        (
-            "string_agg(q.points::text, ',')",
-            "CAST(sum(l.remaining) AS BIGINT)",
-        )
-    } else {
-        ("group_concat(q.points, ',')", "sum(l.remaining)")
-    };
+/// `expiry_points` of the customer whose id is the SQL expression `customer`, on the indexes of
+/// `qualifying_points` and `point_lots`; and what goes after the `FROM` clause's other joins for
+/// them. On PostgreSQL the soonest expiry and its points come from one lateral join (one pass
+/// over the customer's available lots in expiry order, stopping at the first date); SQLite has no
+/// lateral joins and reads them with subqueries.
+pub fn standing_sql(pg: bool, customer: &str) -> (String, String) {
+    if pg {
+        let columns = format!(
+            "(SELECT string_agg(q.points::text, ',') FROM qualifying_points q \
+               WHERE q.customer_id = {customer} AND q.month >= ?) AS qualifying, \
+             e.expiry_at, e.expiry_points"
+        );
+        let join = format!(
+            "LEFT JOIN LATERAL (SELECT m.expires_at AS expiry_at, \
+               CAST(sum(m.remaining) AS BIGINT) AS expiry_points FROM point_lots m \
+               WHERE m.customer_id = {customer} AND m.status = 'available' \
+               AND m.remaining > 0 AND m.expires_at IS NOT NULL \
+               GROUP BY m.expires_at ORDER BY m.expires_at LIMIT 1) e ON true"
+        );
+        return (columns, join);
+    }
     let soonest = format!(
         "SELECT min(m.expires_at) FROM point_lots m WHERE m.customer_id = {customer} \
          AND m.status = 'available' AND m.remaining > 0 AND m.expires_at IS NOT NULL"
     );
-    format!(
-        "(SELECT {months} FROM qualifying_points q WHERE q.customer_id = {customer} \
-           AND q.month >= ?) AS qualifying, \
+    let columns = format!(
+        "(SELECT group_concat(q.points, ',') FROM qualifying_points q \
+           WHERE q.customer_id = {customer} AND q.month >= ?) AS qualifying, \
          ({soonest}) AS expiry_at, \
-         (SELECT {points} FROM point_lots l WHERE l.customer_id = {customer} \
+         (SELECT sum(l.remaining) FROM point_lots l WHERE l.customer_id = {customer} \
            AND l.status = 'available' AND l.expires_at = ({soonest})) AS expiry_points"
-    )
+    );
+    (columns, String::new())
 }
 
 fn statement(pg: bool) -> String {
+    let (columns, join) = standing_sql(pg, "b.customer_id");
     format!(
         "SELECT b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, b.redeemed, \
          b.expired, b.updated_at, b.last_seq, ct.tier_id, ct.since AS tier_since, ct.below_since, \
-         {} \
-         FROM balances b LEFT JOIN customer_tiers ct ON ct.customer_id = b.customer_id \
-         WHERE b.customer_id = ?",
-        standing_columns(pg, "b.customer_id")
+         {columns} \
+         FROM balances b LEFT JOIN customer_tiers ct ON ct.customer_id = b.customer_id {join} \
+         WHERE b.customer_id = ?"
     )
 }
 

@@ -208,17 +208,17 @@ fn read_pg(
 ) -> Result<Option<Row>, PurchaseError> {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let sql = SQL.get_or_init(|| {
+        let (columns, join) = summary::standing_sql(true, "c.id");
         format!(
             "SELECT c.id AS customer_id, c.created_at, c.referred_by, c.birthday, c.time_zone, \
              c.erased_at, ct.tier_id, ct.since AS tier_since, ct.below_since, \
              s.purchase_count, s.spent_minor, s.returned_minor, s.first_purchase_at, \
              s.last_purchase_at, s.referrals_successful, s.segment, s.segment_since, \
-             s.segment_review_at, s.updated_at AS stats_updated_at, {} \
+             s.segment_review_at, s.updated_at AS stats_updated_at, {columns} \
              FROM customers c \
              LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
-             LEFT JOIN customer_stats s ON s.customer_id = c.id \
-             WHERE c.id = ?",
-            summary::standing_columns(true, "c.id")
+             LEFT JOIN customer_stats s ON s.customer_id = c.id {join} \
+             WHERE c.id = ?"
         )
     });
     let binds = [
