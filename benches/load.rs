@@ -300,68 +300,19 @@ fn crate_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-/// Runs `cargo build --release` and returns the path of the `patron` binary.
-fn build_release() -> Result<PathBuf> {
-    let root = crate_root();
-    out!("building the release binary (cargo build --release)…");
-    let started = Instant::now();
-    let status = Command::new(cargo())
-        .args(["build", "--release", "--bin", "patron"])
-        .current_dir(&root)
-        .status()
-        .context("running cargo build --release")?;
-    anyhow::ensure!(status.success(), "cargo build --release failed ({status})");
-    let target = target_dir(&root)?;
-    let bin = target.join("release").join("patron");
+/// The `patron` binary that `cargo bench` built for this benchmark, with the bench profile (the
+/// release profile's settings: link-time optimisation in one codegen unit). Building it again
+/// with `cargo build --release` would take minutes more: without the dev-dependencies' features
+/// cargo compiles the whole tree a second time.
+fn release_binary() -> Result<PathBuf> {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_patron"));
     anyhow::ensure!(
         bin.is_file(),
-        "the release binary is not at {}",
+        "the patron binary is not at {} (run the benchmark with cargo bench)",
         bin.display()
     );
-    out!(
-        "  built in {:.1} s: {}",
-        started.elapsed().as_secs_f64(),
-        bin.display()
-    );
+    out!("server binary: {} (built by cargo bench)", bin.display());
     Ok(bin)
-}
-
-/// The target directory: `CARGO_TARGET_DIR` if set, else what `cargo metadata` reports.
-fn target_dir(root: &Path) -> Result<PathBuf> {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR")
-        && !dir.is_empty()
-    {
-        let dir = PathBuf::from(dir);
-        return Ok(if dir.is_absolute() {
-            dir
-        } else {
-            root.join(dir)
-        });
-    }
-    let out = Command::new(cargo())
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo metadata")?;
-    if out.status.success() {
-        let meta: Value =
-            serde_json::from_slice(&out.stdout).context("parsing cargo metadata output")?;
-        if let Some(dir) = meta["target_directory"].as_str() {
-            return Ok(PathBuf::from(dir));
-        }
-    }
-    Ok(root.join("target"))
 }
 
 fn free_port() -> Result<u16> {
@@ -2017,7 +1968,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let bin = build_release()?;
+    let bin = release_binary()?;
     let mut results = Vec::new();
     let mut notes = Vec::new();
     let mut pg = None;
