@@ -218,6 +218,18 @@ async fn merging_moves_points_codes_purchases_and_tier_and_the_source_becomes_an
     let last = balance(&app, &admin, &target).await;
     assert_eq!(last["pending"], 900 + 200);
     assert_chain(&history(&app, &admin, &target).await, &last);
+    // And a redemption for the source's id spends the target's points.
+    let code = app.redeem(&admin, &source, &reward, "r-2").await;
+    let owner = ok(
+        app.get(&format!("/v1/codes/{code}"), &admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(owner["customer_id"], target.as_str());
+    let spent = balance(&app, &admin, &target).await;
+    assert_eq!(spent["available"], 600 - 200);
+    assert_eq!(spent["redeemed"], 200 + 200);
+    assert_chain(&history(&app, &admin, &target).await, &spent);
 }
 
 #[tokio::test]

@@ -331,6 +331,42 @@ async fn an_unaffordable_redemption_fails_and_replays_as_a_failure_after_a_top_u
 }
 
 #[tokio::test]
+async fn keys_and_answers_with_quotes_and_backslashes_are_stored_and_replayed_as_sent() {
+    let (app, key, marketer) = setup().await;
+    let customer = funded(&app, &key, "q@example.com", 1000).await;
+    // The answer names the reward: quotes, backslashes and dollar signs go into the stored body.
+    let reward_id = reward(
+        &app,
+        &marketer,
+        json!({"name": {"en": "Bob's \"best\" \\ coffee $$ $x$", "fa": "قهوه"}}),
+    )
+    .await;
+    let tricky = r"it's a \ key $$ --";
+    let first = redeem(&app, &key, &customer, &reward_id, tricky).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = ok(first, StatusCode::CREATED).await;
+    assert_eq!(first["reward"]["name"]["en"], "Bob's \"best\" \\ coffee $$ $x$");
+    let again = redeem(&app, &key, &customer, &reward_id, tricky).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(ok(again, StatusCode::CREATED).await, first);
+    // The same key written as an SQL literal would be is another key.
+    let escaped = r"it''s a \\ key $$ --";
+    let second = ok(
+        redeem(&app, &key, &customer, &reward_id, escaped).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_ne!(second["code"], first["code"]);
+    let balance = ok(
+        app.get(&format!("/v1/customers/{customer}/points"), &key)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(balance["available"], 1000 - 2 * 300);
+}
+
+#[tokio::test]
 async fn a_hundred_concurrent_redemptions_against_ten_rewards_worth_of_points_issue_ten_codes() {
     let (app, key, marketer) = setup().await;
     let customer = funded(&app, &key, "a@example.com", 3000).await;
