@@ -345,7 +345,10 @@ async fn keys_and_answers_with_quotes_and_backslashes_are_stored_and_replayed_as
     let first = redeem(&app, &key, &customer, &reward_id, tricky).await;
     assert!(first.headers().get("idempotent-replayed").is_none());
     let first = ok(first, StatusCode::CREATED).await;
-    assert_eq!(first["reward"]["name"]["en"], "Bob's \"best\" \\ coffee $$ $x$");
+    assert_eq!(
+        first["reward"]["name"]["en"],
+        "Bob's \"best\" \\ coffee $$ $x$"
+    );
     let again = redeem(&app, &key, &customer, &reward_id, tricky).await;
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(ok(again, StatusCode::CREATED).await, first);
