@@ -480,16 +480,13 @@ fn begin_write(conn: &mut DbConnection, lock: Option<&str>) -> QueryResult<bool>
             match lock.filter(|id| outermost && is_plain_id(id)) {
                 // The row lock an UPDATE would take, without writing (see points::ledger).
                 Some(id) => {
-                    let sql = format!(
-                        "BEGIN; SELECT 1 FROM balances WHERE customer_id = '{id}' \
-                         FOR NO KEY UPDATE"
-                    );
-                    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(c, &sql) {
-                        // BEGIN ran and the lock failed (a timeout, a cancel): diesel saw no
-                        // transaction begin, so end the one the server still has open.
-                        let _ = c.batch_execute("ROLLBACK");
-                        return Err(e);
-                    }
+                    AnsiTransactionManager::begin_transaction_sql(
+                        c,
+                        &format!(
+                            "BEGIN; SELECT 1 FROM balances WHERE customer_id = '{id}' \
+                             FOR NO KEY UPDATE"
+                        ),
+                    )?;
                     Ok(true)
                 }
                 None => {
