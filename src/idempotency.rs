@@ -147,41 +147,24 @@ pub fn execute<F>(
 where
     F: FnOnce(&mut DbConnection) -> Result<Outcome, ApiError>,
 {
-    execute_locking(conn, key, now, None, |c, _| op(c))
-}
-
-/// [`execute`] for an operation that starts by locking a customer's balance row (`lock`, the
-/// customer's id): the transaction begins with the lock (`db::write_locking`), and `op` learns
-/// whether it holds it.
-pub fn execute_locking<F>(
-    conn: &mut DbConnection,
-    key: Option<&IdempotencyKey>,
-    now: NaiveDateTime,
-    lock: Option<&str>,
-    op: F,
-) -> Result<Outcome, ApiError>
-where
-    F: FnOnce(&mut DbConnection, bool) -> Result<Outcome, ApiError>,
-{
     let Some(key) = key else {
-        return db::write_locking(conn, lock, op);
+        return db::write(conn, op);
     };
-    let result = db::write_ending(conn, lock, |c, held| {
+    let result = db::write(conn, |c| -> Result<Outcome, Failure> {
         // No savepoint around `op`: when it refuses, the whole transaction rolls back and the
         // refusal is stored on its own below.
-        let outcome = op(c, held).map_err(Failure::Op)?;
+        let outcome = op(c).map_err(Failure::Op)?;
         // The key is written with its answer last, in one statement. A twin that got here
         // first (or a key used before) wins: this insert waits until the twin's transaction
-        // ends and then writes nothing (SQLite) or fails on the key (PostgreSQL, where the
-        // insert goes with the COMMIT), and everything `op` did here is rolled back, so the
+        // ends and then writes nothing, and everything `op` did here is rolled back, so the
         // work counts once and the twin's answer is replayed below.
-        if let Some(insert) = store_sql(c, key, now, &outcome) {
-            return Ok((outcome, Some(insert)));
-        }
         if store(c, key, now, &outcome)? == 0 {
-            return Err(Failure::Other(in_use()));
+            return Err(Failure::Other(ApiError::conflict(
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still running",
+            )));
         }
-        Ok((outcome, None))
+        Ok(outcome)
     });
     match result {
         Ok(outcome) => Ok(outcome),
@@ -199,7 +182,10 @@ where
                 }
                 match find(c, key)? {
                     Some(stored) => replay(stored, key),
-                    None => Err(in_use()),
+                    None => Err(ApiError::conflict(
+                        "idempotency_key_in_use",
+                        "A request with this Idempotency-Key is still running",
+                    )),
                 }
             })
         }
@@ -220,48 +206,8 @@ enum Failure {
 
 impl From<diesel::result::Error> for Failure {
     fn from(e: diesel::result::Error) -> Self {
-        // The key's insert met the key: a twin stored its answer first.
-        let taken = matches!(
-            &e,
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                info,
-            ) if info.table_name() == Some("idempotency_keys")
-        );
-        Failure::Other(if taken { in_use() } else { e.into() })
+        Failure::Other(e.into())
     }
-}
-
-fn in_use() -> ApiError {
-    ApiError::conflict(
-        "idempotency_key_in_use",
-        "A request with this Idempotency-Key is still running",
-    )
-}
-
-/// On PostgreSQL, the insert of the key with its answer as SQL text, to go with the COMMIT in
-/// one round trip (`db::write_ending`): a plain insert, which fails on the key of a twin that
-/// stored its answer first. `None` on SQLite, where a statement costs no round trip.
-fn store_sql(
-    c: &DbConnection,
-    key: &IdempotencyKey,
-    now: NaiveDateTime,
-    answer: &Outcome,
-) -> Option<String> {
-    if !matches!(c, DbConnection::Postgres(_)) {
-        return None;
-    }
-    let text = crate::db::raw::pg_literal;
-    Some(format!(
-        "INSERT INTO idempotency_keys (caller, idempotency_key, request_hash, response_status, \
-         response_body, created_at) VALUES ({}, {}, {}, {}, {}, {})",
-        text(&key.caller)?,
-        text(&key.key)?,
-        text(&key.request_hash)?,
-        answer.status.as_u16(),
-        text(&answer.body)?,
-        crate::db::raw::pg_timestamp(now),
-    ))
 }
 
 /// Inserts the key with its answer unless the key exists (a twin's insert waits for this

@@ -355,31 +355,6 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    write_ending(conn, None, |c, _| f(c).map(|value| (value, None)))
-}
-
-/// [`write`] for work that starts by locking a customer's balance row (`lock`, the customer's
-/// id; see `points::ledger`). On PostgreSQL, for the outermost transaction and an id made of
-/// letters, digits, `-` and `_` (as every id Patron issues is), the row is locked in the round
-/// trip that begins the transaction, and `f` is told so with `true`: the row, if the id has one,
-/// is then locked and `f` reads it without locking it again. With `false` `f` locks it itself.
-pub fn write_locking<T, E, F>(conn: &mut DbConnection, lock: Option<&str>, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection, bool) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    write_ending(conn, lock, |c, held| f(c, held).map(|value| (value, None)))
-}
-
-/// [`write_locking`] for work that may leave its last statement to the end: `f` returns it as
-/// SQL text (no parameters) with its value, and on PostgreSQL it goes to the database with
-/// `COMMIT`, in one round trip. If it fails, the transaction rolls back and its error is
-/// returned.
-pub fn write_ending<T, E, F>(conn: &mut DbConnection, lock: Option<&str>, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection, bool) -> Result<(T, Option<String>), E>,
-    E: From<diesel::result::Error>,
-{
     let gate = if outermost_sqlite(conn) {
         WRITE_GATE.with(|g| g.borrow().clone())
     } else {
@@ -389,10 +364,10 @@ where
     let _turn = gate
         .as_ref()
         .map(|g| g.lock().unwrap_or_else(PoisonError::into_inner));
-    let held = begin_write(conn, lock)?;
-    match f(conn, held) {
-        Ok((value, last)) => {
-            commit(conn, last.as_deref())?;
+    begin_write(conn)?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)
         }
         Err(err) => {
@@ -400,51 +375,6 @@ where
             // the connection broken for.
             let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
             Err(err)
-        }
-    }
-}
-
-/// Whether `id` can stand in SQL text as it is, between quotes: letters, digits, `-` and `_`.
-fn is_plain_id(id: &str) -> bool {
-    (1..=100).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Commits the transaction `write_ending` began, after running `last`; rolls back if either
-/// fails.
-fn commit(conn: &mut DbConnection, last: Option<&str>) -> QueryResult<()> {
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    let Some(last) = last else {
-        return Manager::commit_transaction(conn);
-    };
-    let outermost_pg = match conn {
-        DbConnection::Postgres(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_some_and(|d| d.get() == 1),
-        DbConnection::Sqlite(_) => false,
-    };
-    if !outermost_pg {
-        if let Err(e) = conn.batch_execute(last) {
-            let _ = Manager::rollback_transaction(conn);
-            return Err(e);
-        }
-        return Manager::commit_transaction(conn);
-    }
-    match conn.batch_execute(&format!("{last}; COMMIT")) {
-        // The connection saw the transaction end (libpq reports it idle), and so does diesel.
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // A failed statement skips the COMMIT after it: the transaction is still open.
-            if let DbConnection::Postgres(c) = conn
-                && AnsiTransactionManager::transaction_manager_status_mut(c)
-                    .transaction_depth()
-                    .is_ok_and(|d| d.is_some())
-            {
-                let _ = Manager::rollback_transaction(conn);
-            }
-            Err(e)
         }
     }
 }
@@ -460,41 +390,18 @@ fn outermost_sqlite(conn: &mut DbConnection) -> bool {
 }
 
 /// Inside an open transaction this starts a savepoint, so services can call each other.
-/// Returns whether it locked `lock`'s balance row too (see [`write_locking`]).
-fn begin_write(conn: &mut DbConnection, lock: Option<&str>) -> QueryResult<bool> {
+fn begin_write(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
             let depth =
                 AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
             if depth.is_none() {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
             } else {
-                AnsiTransactionManager::begin_transaction(c)?;
-            }
-            Ok(false)
-        }
-        DbConnection::Postgres(c) => {
-            let outermost = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_none();
-            match lock.filter(|id| outermost && is_plain_id(id)) {
-                // The row lock an UPDATE would take, without writing (see points::ledger).
-                Some(id) => {
-                    AnsiTransactionManager::begin_transaction_sql(
-                        c,
-                        &format!(
-                            "BEGIN; SELECT 1 FROM balances WHERE customer_id = '{id}' \
-                             FOR NO KEY UPDATE"
-                        ),
-                    )?;
-                    Ok(true)
-                }
-                None => {
-                    AnsiTransactionManager::begin_transaction(c)?;
-                    Ok(false)
-                }
+                AnsiTransactionManager::begin_transaction(c)
             }
         }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
     }
 }
 

@@ -83,28 +83,3 @@ where
         DbConnection::Sqlite(lite) => statement.load(lite),
     }
 }
-
-/// `s` as a PostgreSQL escape-string constant (`E'…'`), for a statement sent as text (one that
-/// shares a round trip with others, `db::write_ending`). It reads back as `s` whatever the
-/// server's `standard_conforming_strings`: backslashes and quotes are escaped, every other
-/// character stands as it is. `None` for a string holding NUL, which no constant can carry.
-pub fn pg_literal(s: &str) -> Option<String> {
-    if s.contains('\0') {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len() + 3);
-    out.push_str("E'");
-    for ch in s.chars() {
-        if ch == '\\' || ch == '\'' {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('\'');
-    Some(out)
-}
-
-/// A timestamp as a PostgreSQL constant, to the microsecond (its precision).
-pub fn pg_timestamp(t: NaiveDateTime) -> String {
-    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
-}

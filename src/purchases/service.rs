@@ -332,13 +332,7 @@ pub fn record(
     p: NewPurchase,
     now: NaiveDateTime,
 ) -> Result<Recorded, PurchaseError> {
-    // The customer's balance is locked as the transaction begins (an id; an external id is
-    // resolved first).
-    let lock = match &p.customer {
-        CustomerRef::Id(id) => Some(id.as_str()),
-        CustomerRef::ExternalId(_) => None,
-    };
-    let err = match db::write_locking(conn, lock, |c, held| record_new(c, &p, now, held)) {
+    let err = match db::write(conn, |c| record_new(c, &p, now)) {
         Ok(recorded) => return Ok(recorded),
         Err(err) => err,
     };
@@ -364,13 +358,12 @@ fn record_new(
     c: &mut DbConnection,
     p: &NewPurchase,
     now: NaiveDateTime,
-    held: bool,
 ) -> Result<Recorded, PurchaseError> {
     let program = crate::cache::program(c)?;
     check_age(&program, p, now)?;
     // Decide under the customer's lock: the first-purchase bonus and the tier depend on
     // history that a concurrent purchase of the same customer may be writing.
-    let locked = standing::lock(c, &p.customer, now, program.tier_window_months, held)?;
+    let locked = standing::lock(c, &p.customer, now, program.tier_window_months)?;
     let customer_id = locked.buyer.id.clone();
     let tiers = crate::cache::tiers(c)?;
     // Without tiers nobody holds one (a customer's tier row references a tier).

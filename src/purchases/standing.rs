@@ -53,26 +53,23 @@ pub struct Locked {
 }
 
 /// Resolves the customer (a merged record's id or external id names the survivor), locks their
-/// balance row and reads their standing. `held`: the transaction began by locking the balance
-/// row of this customer id, if it has one (`db::write_locking`).
+/// balance row and reads their standing.
 pub fn lock(
     conn: &mut DbConnection,
     customer: &CustomerRef,
     now: NaiveDateTime,
     window_months: i64,
-    held: bool,
 ) -> Result<Locked, PurchaseError> {
     if let (DbConnection::Postgres(_), CustomerRef::Id(id)) = (&*conn, customer)
-        && (held || ledger::try_lock_row(conn, id)?.is_some())
-        // Read in a statement of its own, once the lock is held: a statement that waited for
-        // the lock would still read the other tables as they were when it started. No row:
-        // the id has no balance (a merged record's, or unknown), resolved below.
-        && let Some(row) = read_pg(conn, id, now, window_months)?
+        && let Some(balance) = ledger::try_lock_row(conn, id)?
     {
+        // Read in a statement of its own, once the lock is held: a statement that waited for
+        // the lock would still read the other tables as they were when it started.
+        let row = read_pg(conn, id, now, window_months)?.ok_or(PurchaseError::UnknownCustomer)?;
         if row.erased_at.is_some() {
             return Err(PurchaseError::CustomerErased);
         }
-        return Ok(row.into_locked());
+        return Ok(row.into_locked(balance));
     }
     // An external id, a merged record's id, an unknown one; or SQLite.
     let found = match customer {
@@ -102,8 +99,6 @@ pub fn lock(
 
 #[derive(QueryableByName)]
 struct Row {
-    #[diesel(embed)]
-    balance: BalanceRow,
     #[diesel(sql_type = Text)]
     customer_id: String,
     #[diesel(sql_type = Timestamp)]
@@ -151,7 +146,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_locked(self) -> Locked {
+    fn into_locked(self, balance: BalanceRow) -> Locked {
         let stats = match (
             self.purchase_count,
             self.segment,
@@ -192,7 +187,7 @@ impl Row {
                 birthday: self.birthday,
                 time_zone: self.time_zone,
             },
-            balance: self.balance,
+            balance,
             held,
             stats,
             qualifying: summary::sum_months(self.qualifying.as_deref()),
@@ -203,8 +198,8 @@ impl Row {
     }
 }
 
-/// Reads the customer with this id, their balance, tier, statistics, qualifying points and next
-/// expiry in one statement (PostgreSQL); `None` if the id has no balance row.
+/// Reads the customer with this id, their tier, statistics, qualifying points and next expiry
+/// in one statement (PostgreSQL).
 fn read_pg(
     conn: &mut DbConnection,
     id: &str,
@@ -216,12 +211,11 @@ fn read_pg(
         let (columns, join) = summary::standing_sql(true, "c.id");
         format!(
             "SELECT c.id AS customer_id, c.created_at, c.referred_by, c.birthday, c.time_zone, \
-             c.erased_at, b.available, b.pending, b.negative, b.lifetime_earned, b.redeemed, \
-             b.expired, b.updated_at, b.last_seq, ct.tier_id, ct.since AS tier_since, ct.below_since, \
+             c.erased_at, ct.tier_id, ct.since AS tier_since, ct.below_since, \
              s.purchase_count, s.spent_minor, s.returned_minor, s.first_purchase_at, \
              s.last_purchase_at, s.referrals_successful, s.segment, s.segment_since, \
              s.segment_review_at, s.updated_at AS stats_updated_at, {columns} \
-             FROM customers c JOIN balances b ON b.customer_id = c.id \
+             FROM customers c \
              LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
              LEFT JOIN customer_stats s ON s.customer_id = c.id {join} \
              WHERE c.id = ?"

@@ -138,10 +138,8 @@ async fn redeem(
     let now = state.clock.now_naive();
     let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
-        // `execute_locking` runs the operation inside its write transaction, which begins by
-        // locking the customer's balance.
-        let lock = Some(customer_id.as_str());
-        idempotency::execute_locking(conn, key.as_ref(), now, lock, |c, held| {
+        // `execute` runs the operation inside its write transaction.
+        idempotency::execute(conn, key.as_ref(), now, |c| {
             let Redeemed {
                 code,
                 reward,
@@ -154,7 +152,6 @@ async fn redeem(
                 &body.reward_id,
                 store.as_deref(),
                 now,
-                held,
             )?;
             let next = match next_expiry {
                 Some(known) => known,

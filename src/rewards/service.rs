@@ -116,39 +116,6 @@ impl From<RewardError> for ApiError {
     }
 }
 
-/// The balance row of `customer_id` locked, whether the customer was erased, and the reward if
-/// it was read with them; `None` when the id has no balance row (unknown, or a merged record's).
-type LockedForRedemption = Option<(BalanceRow, bool, Option<RewardRow>)>;
-
-/// Locks the customer's balance row for a redemption (unless `held`: the transaction began by
-/// locking it) and reads it with the customer's erasure; on PostgreSQL, once the row is held, the
-/// reward is read in the same statement.
-fn lock(
-    c: &mut DbConnection,
-    customer_id: &str,
-    reward_id: &str,
-    held: bool,
-) -> Result<LockedForRedemption, RewardError> {
-    use schema::{balances, customers, rewards};
-    if !held {
-        let locked = ledger::lock_customer(c, customer_id)?;
-        return Ok(locked.map(|(balance, erased)| (balance, erased, None)));
-    }
-    // Read after the lock, in a statement of its own: it sees what committed before it.
-    let found: Option<(BalanceRow, Option<NaiveDateTime>, Option<RewardRow>)> = balances::table
-        .inner_join(customers::table)
-        .left_join(rewards::table.on(rewards::id.eq(reward_id)))
-        .filter(balances::customer_id.eq(customer_id))
-        .select((
-            BalanceRow::as_select(),
-            customers::erased_at,
-            Option::<RewardRow>::as_select(),
-        ))
-        .first(c)
-        .optional()?;
-    Ok(found.map(|(balance, erased_at, reward)| (balance, erased_at.is_some(), reward)))
-}
-
 /// A redemption's result.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
@@ -160,8 +127,7 @@ pub struct Redeemed {
 }
 
 /// Spends points on a reward and issues its code. Call inside a write transaction (the
-/// redemption routes run it in the Idempotency-Key's); `held`: the transaction began by locking
-/// the balance row of `customer_id`, if it has one (`db::write_locking`).
+/// redemption routes run it in the Idempotency-Key's).
 pub fn redeem(
     c: &mut DbConnection,
     actor: &Actor,
@@ -169,25 +135,21 @@ pub fn redeem(
     reward_id: &str,
     store: Option<&str>,
     now: NaiveDateTime,
-    held: bool,
 ) -> Result<Redeemed, RewardError> {
     // Serialises this customer's redemptions, so the limit below cannot be raced past.
-    let (customer_id, locked, reward) = match lock(c, customer_id, reward_id, held)? {
-        Some((_, true, _)) => return Err(customers::service::CustomerError::Erased.into()),
-        Some((locked, false, reward)) => (customer_id.to_owned(), locked, reward),
+    let (customer_id, locked) = match ledger::lock_customer(c, customer_id)? {
+        Some((_, true)) => return Err(customers::service::CustomerError::Erased.into()),
+        Some((locked, false)) => (customer_id.to_owned(), locked),
         None => {
             // A merged record's id redeems for the surviving customer.
             let id = customers::service::live(c, customer_id)?.id;
             let locked = ledger::lock_row(c, &id)?
                 .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
-            (id, locked, None)
+            (id, locked)
         }
     };
     let customer_id = &customer_id;
-    let reward = match reward {
-        Some(reward) => reward,
-        None => repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?,
-    };
+    let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
     if !reward.active
         || reward.valid_from.is_some_and(|t| now < t)
         || reward.valid_until.is_some_and(|t| now >= t)
