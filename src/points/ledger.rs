@@ -135,41 +135,6 @@ pub fn try_lock_row(conn: &mut DbConnection, customer_id: &str) -> QueryResult<O
     Ok(locked)
 }
 
-/// A balance row locked with its customer's erasure time.
-#[derive(diesel::QueryableByName)]
-struct LockedCustomer {
-    #[diesel(embed)]
-    balance: BalanceRow,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    erased_at: Option<NaiveDateTime>,
-}
-
-/// [`lock_row`] for a customer id that is not a merge alias, with whether the customer was
-/// erased, in one statement on PostgreSQL. The erasure is read as the statement started (as
-/// a check before the lock would read it): one that commits while this waits for the lock is
-/// not seen. `None` when that cannot be told in one statement:
-/// on SQLite, or when the id has no balance row (unknown, or merged into another); the caller
-/// then resolves the id and locks with [`lock_row`].
-pub fn lock_customer(
-    conn: &mut DbConnection,
-    customer_id: &str,
-) -> QueryResult<Option<(BalanceRow, bool)>> {
-    if !matches!(conn, DbConnection::Postgres(_)) {
-        return Ok(None);
-    }
-    let found: Option<LockedCustomer> = crate::db::raw::load(
-        conn,
-        "SELECT b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, \
-         b.redeemed, b.expired, b.updated_at, b.last_seq, c.erased_at \
-         FROM balances b JOIN customers c ON c.id = b.customer_id \
-         WHERE b.customer_id = ? FOR NO KEY UPDATE OF b",
-        &[crate::db::raw::Bind::Text(customer_id.to_owned())],
-    )?
-    .into_iter()
-    .next();
-    Ok(found.map(|f| (f.balance, f.erased_at.is_some())))
-}
-
 /// Applies a posting to the balance and records its entry.
 ///
 /// The balance row is locked first ([`lock_row`]), so everything after it in the transaction

@@ -137,19 +137,23 @@ pub fn redeem(
     now: NaiveDateTime,
 ) -> Result<Redeemed, RewardError> {
     // Serialises this customer's redemptions, so the limit below cannot be raced past.
-    let (customer_id, locked) = match ledger::lock_customer(c, customer_id)? {
-        Some((_, true)) => return Err(customers::service::CustomerError::Erased.into()),
-        Some((locked, false)) => (customer_id.to_owned(), locked),
+    let (customer_id, locked, reward) = match repo::lock_for_redemption(c, customer_id, reward_id)?
+    {
+        Some((_, true, _)) => return Err(customers::service::CustomerError::Erased.into()),
+        Some((locked, false, reward)) => (customer_id.to_owned(), locked, reward),
         None => {
             // A merged record's id redeems for the surviving customer.
             let id = customers::service::live(c, customer_id)?.id;
             let locked = ledger::lock_row(c, &id)?
                 .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
-            (id, locked)
+            (id, locked, None)
         }
     };
     let customer_id = &customer_id;
-    let reward = repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?;
+    let reward = match reward {
+        Some(reward) => reward,
+        None => repo::find(c, reward_id)?.ok_or(RewardError::RewardNotFound)?,
+    };
     if !reward.active
         || reward.valid_from.is_some_and(|t| now < t)
         || reward.valid_until.is_some_and(|t| now >= t)
