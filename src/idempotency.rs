@@ -14,6 +14,7 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
@@ -147,18 +148,57 @@ pub fn execute<F>(
 where
     F: FnOnce(&mut DbConnection) -> Result<Outcome, ApiError>,
 {
+    execute_with(conn, key, now, |c, _| Ok((op(c)?, None)))
+}
+
+/// The insert of a key with its answer, for an operation that sends it with its own writes
+/// (one round trip fewer); see [`execute_with`].
+pub struct KeyWrite<'k> {
+    key: &'k IdempotencyKey,
+    now: NaiveDateTime,
+}
+
+impl KeyWrite<'_> {
+    /// Adds the key's insert with `answer` to `batch`; returns its index in the batch's answer
+    /// (1 row written: the key is this request's; 0: a twin's or an earlier request's).
+    pub fn push(&self, batch: &mut crate::db::batch::Batch<'_>, answer: &Outcome) -> usize {
+        batch.push(insert(self.key, self.now, answer))
+    }
+}
+
+/// [`execute`] for an operation that may write the key itself: `op` gets the key's insert
+/// (with a key) and answers with its outcome and, if it sent the insert with its writes, the
+/// rows the insert wrote. The insert must be its transaction's last write, its answer the
+/// outcome `op` returns.
+pub fn execute_with<F>(
+    conn: &mut DbConnection,
+    key: Option<&IdempotencyKey>,
+    now: NaiveDateTime,
+    op: F,
+) -> Result<Outcome, ApiError>
+where
+    F: FnOnce(
+        &mut DbConnection,
+        Option<&KeyWrite<'_>>,
+    ) -> Result<(Outcome, Option<usize>), ApiError>,
+{
     let Some(key) = key else {
-        return db::write(conn, op);
+        return db::write(conn, |c| op(c, None).map(|(outcome, _)| outcome));
     };
+    let write = KeyWrite { key, now };
     let result = db::write(conn, |c| -> Result<Outcome, Failure> {
         // No savepoint around `op`: when it refuses, the whole transaction rolls back and the
         // refusal is stored on its own below.
-        let outcome = op(c).map_err(Failure::Op)?;
+        let (outcome, inserted) = op(c, Some(&write)).map_err(Failure::Op)?;
         // The key is written with its answer last, in one statement. A twin that got here
         // first (or a key used before) wins: this insert waits until the twin's transaction
         // ends and then writes nothing, and everything `op` did here is rolled back, so the
         // work counts once and the twin's answer is replayed below.
-        if store(c, key, now, &outcome)? == 0 {
+        let inserted = match inserted {
+            Some(rows) => rows,
+            None => store(c, key, now, &outcome)?,
+        };
+        if inserted == 0 {
             return Err(Failure::Other(ApiError::conflict(
                 "idempotency_key_in_use",
                 "A request with this Idempotency-Key is still running",
@@ -218,18 +258,28 @@ fn store(
     now: NaiveDateTime,
     answer: &Outcome,
 ) -> QueryResult<usize> {
-    let insert = diesel::insert_into(idempotency_keys::table)
+    let mut batch = crate::db::batch::Batch::new(c);
+    batch.push(insert(key, now, answer));
+    Ok(batch.run(c)?.first().copied().unwrap_or(0))
+}
+
+/// The insert of the key with its answer, unless the key exists.
+fn insert(
+    key: &IdempotencyKey,
+    now: NaiveDateTime,
+    answer: &Outcome,
+) -> impl QueryFragment<diesel::pg::Pg> + QueryFragment<diesel::sqlite::Sqlite> + Send + 'static {
+    diesel::insert_into(idempotency_keys::table)
         .values((
-            idempotency_keys::caller.eq(&key.caller),
-            idempotency_keys::idempotency_key.eq(&key.key),
-            idempotency_keys::request_hash.eq(&key.request_hash),
+            idempotency_keys::caller.eq(key.caller.clone()),
+            idempotency_keys::idempotency_key.eq(key.key.clone()),
+            idempotency_keys::request_hash.eq(key.request_hash.clone()),
             idempotency_keys::response_status.eq(i32::from(answer.status.as_u16())),
-            idempotency_keys::response_body.eq(&answer.body),
+            idempotency_keys::response_body.eq(answer.body.clone()),
             idempotency_keys::created_at.eq(now),
         ))
         .on_conflict((idempotency_keys::caller, idempotency_keys::idempotency_key))
-        .do_nothing();
-    crate::on_backend!(c, |c| insert.execute(c))
+        .do_nothing()
 }
 
 fn find(c: &mut DbConnection, key: &IdempotencyKey) -> QueryResult<Option<(String, i32, String)>> {

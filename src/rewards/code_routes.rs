@@ -138,45 +138,67 @@ async fn redeem(
     let now = state.clock.now_naive();
     let store = caller.bound_store().map(str::to_owned);
     let outcome = db::run(&state.pool, move |conn| {
-        // `execute` runs the operation inside its write transaction.
-        idempotency::execute(conn, key.as_ref(), now, |c| {
-            let Redeemed {
-                code,
-                reward,
-                balance,
-                next_expiry,
-            } = service::redeem(
+        // `execute_with` runs the operation inside its write transaction; the key goes in
+        // the redemption's own round trip when its answer is known before it is written.
+        idempotency::execute_with(conn, key.as_ref(), now, |c, key| {
+            let mut answered = None;
+            let (redeemed, stored) = service::redeem(
                 c,
                 &actor,
                 &customer_id,
                 &body.reward_id,
                 store.as_deref(),
                 now,
+                |redeemed, batch| {
+                    let key = key?;
+                    let next = redeemed.next_expiry?;
+                    let outcome = response(redeemed.clone(), next).ok()?;
+                    let index = key.push(batch, &outcome);
+                    answered = Some(outcome);
+                    Some(index)
+                },
             )?;
-            let next = match next_expiry {
+            if let (Some(outcome), Some(_)) = (answered, stored) {
+                return Ok((outcome, stored));
+            }
+            let next = match redeemed.next_expiry {
                 Some(known) => known,
                 // Lots the redemption did not read may count: read them. The code's owner is
                 // the customer (a merged record's id redeems for the survivor).
                 None => {
                     let window = crate::cache::program(c)?.tier_window_months;
-                    crate::points::summary::read(c, &code.customer_id, now, window)?
+                    crate::points::summary::read(c, &redeemed.code.customer_id, now, window)?
                         .and_then(|s| s.next_expiry)
                 }
             };
-            Outcome::json(
-                StatusCode::CREATED,
-                &RedemptionResponse {
-                    code: display_code(&code.code),
-                    points_spent: code.points_spent,
-                    expires_at: code.expires_at.and_utc(),
-                    reward: reward.into(),
-                    balance: BalanceResponse::new(balance, next),
-                },
-            )
+            Ok((response(redeemed, next)?, None))
         })
     })
     .await?;
     Ok(outcome.into_response())
+}
+
+/// The answer to a redemption whose soonest expiry after it is `next`.
+fn response(
+    redeemed: Redeemed,
+    next: Option<(i64, chrono::NaiveDateTime)>,
+) -> Result<Outcome, ApiError> {
+    let Redeemed {
+        code,
+        reward,
+        balance,
+        ..
+    } = redeemed;
+    Outcome::json(
+        StatusCode::CREATED,
+        &RedemptionResponse {
+            code: display_code(&code.code),
+            points_spent: code.points_spent,
+            expires_at: code.expires_at.and_utc(),
+            reward: reward.into(),
+            balance: BalanceResponse::new(balance, next),
+        },
+    )
 }
 
 /// Redeem a reward for a customer (API key `rewards:redeem`, support or admin). Needs an `Idempotency-Key`.

@@ -128,6 +128,11 @@ pub struct Redeemed {
 
 /// Spends points on a reward and issues its code. Call inside a write transaction (the
 /// redemption routes run it in the Idempotency-Key's).
+///
+/// `last` sees the redemption as it will be once written and may add a last write to the same
+/// round trip (the Idempotency-Key with its answer), returning its index in the batch; the
+/// rows that write wrote come back with the redemption.
+#[allow(clippy::too_many_arguments)]
 pub fn redeem(
     c: &mut DbConnection,
     actor: &Actor,
@@ -135,7 +140,8 @@ pub fn redeem(
     reward_id: &str,
     store: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Redeemed, RewardError> {
+    last: impl FnOnce(&Redeemed, &mut crate::db::batch::Batch<'_>) -> Option<usize>,
+) -> Result<(Redeemed, Option<usize>), RewardError> {
     // Serialises this customer's redemptions, so the limit below cannot be raced past.
     let (customer_id, locked, reward) = match repo::lock_for_redemption(c, customer_id, reward_id)?
     {
@@ -246,6 +252,13 @@ pub fn redeem(
         now,
     ));
     batch.push(crate::timeline::insert(event, now));
+    let redeemed = Redeemed {
+        code: code.clone(),
+        reward,
+        balance: planned.after.clone(),
+        next_expiry: spend.next_expiry(),
+    };
+    let last = last(&redeemed, &mut batch);
     let written = batch.run(c)?;
     if written.get(debit) != Some(&1) || lots.iter().any(|i| written.get(*i) != Some(&1)) {
         // The balance or the lots moved under the lock: nothing of this may stay.
@@ -258,13 +271,8 @@ pub fn redeem(
     {
         return Err(RewardError::OutOfStock);
     }
-    let balance = planned.after;
-    Ok(Redeemed {
-        code,
-        reward,
-        balance,
-        next_expiry: spend.next_expiry(),
-    })
+    let last = last.map(|i| written.get(i).copied().unwrap_or(0));
+    Ok((redeemed, last))
 }
 
 /// Whether the customer's tier is at least `min_tier` (always true without a minimum).
