@@ -328,7 +328,16 @@ pub fn push_purchase<'a>(
     let at = purchase.occurred_at;
     row.first_purchase_at = Some(row.first_purchase_at.map_or(at, |f| f.min(at)));
     row.last_purchase_at = Some(row.last_purchase_at.map_or(at, |l| l.max(at)));
+    let review_was = row.segment_review_at;
     resegment_joined(&mut row, joined, settings, now);
+    // A review sooner than needed only recomputes the segment and sets the next one; keeping
+    // the sooner time leaves the row's indexed columns as they were (the segment seldom moves),
+    // so PostgreSQL updates the row in place instead of adding entries to its three indexes.
+    if let Some(was) = review_was
+        && row.segment_review_at.is_none_or(|next| was < next)
+    {
+        row.segment_review_at = Some(was);
+    }
     if exists {
         batch.push(diesel::update(customer_stats::table.find(customer_id.clone())).set(row));
     } else {
