@@ -1,6 +1,6 @@
-//! What recording a purchase reads, read under the customer's balance lock: on PostgreSQL in one
-//! statement once the lock is held, on SQLite (where statements cost no round trip) one table at
-//! a time.
+//! What recording a purchase reads, read under the customer's balance lock: on PostgreSQL the lock
+//! and the read in one call of the `purchase_standing` function (the read in a statement of its
+//! own, after the lock), on SQLite (where statements cost no round trip) one table at a time.
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -61,15 +61,12 @@ pub fn lock(
     window_months: i64,
 ) -> Result<Locked, PurchaseError> {
     if let (DbConnection::Postgres(_), CustomerRef::Id(id)) = (&*conn, customer)
-        && let Some(balance) = ledger::try_lock_row(conn, id)?
+        && let Some(row) = read_pg(conn, id, now, window_months)?
     {
-        // Read in a statement of its own, once the lock is held: a statement that waited for
-        // the lock would still read the other tables as they were when it started.
-        let row = read_pg(conn, id, now, window_months)?.ok_or(PurchaseError::UnknownCustomer)?;
         if row.erased_at.is_some() {
             return Err(PurchaseError::CustomerErased);
         }
-        return Ok(row.into_locked(balance));
+        return Ok(row.into_locked());
     }
     // An external id, a merged record's id, an unknown one; or SQLite.
     let found = match customer {
@@ -101,6 +98,22 @@ pub fn lock(
 struct Row {
     #[diesel(sql_type = Text)]
     customer_id: String,
+    #[diesel(sql_type = BigInt)]
+    available: i64,
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = BigInt)]
+    negative: i64,
+    #[diesel(sql_type = BigInt)]
+    lifetime_earned: i64,
+    #[diesel(sql_type = BigInt)]
+    redeemed: i64,
+    #[diesel(sql_type = BigInt)]
+    expired: i64,
+    #[diesel(sql_type = Timestamp)]
+    balance_updated_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Text>)]
@@ -146,7 +159,18 @@ struct Row {
 }
 
 impl Row {
-    fn into_locked(self, balance: BalanceRow) -> Locked {
+    fn into_locked(self) -> Locked {
+        let balance = BalanceRow {
+            customer_id: self.customer_id.clone(),
+            available: self.available,
+            pending: self.pending,
+            negative: self.negative,
+            lifetime_earned: self.lifetime_earned,
+            redeemed: self.redeemed,
+            expired: self.expired,
+            updated_at: self.balance_updated_at,
+            last_seq: self.last_seq,
+        };
         let stats = match (
             self.purchase_count,
             self.segment,
@@ -198,33 +222,21 @@ impl Row {
     }
 }
 
-/// Reads the customer with this id, their tier, statistics, qualifying points and next expiry
-/// in one statement (PostgreSQL).
+/// Locks the balance row of the customer with this id and reads, once the lock is held, their
+/// balance, tier, statistics, qualifying points and next expiry: one round trip to the
+/// `purchase_standing` function (PostgreSQL; migration `2026-11-30-000002_purchase_standing`),
+/// whose second statement takes its snapshot after the lock. `None` when there is no balance
+/// row under this id.
 fn read_pg(
     conn: &mut DbConnection,
     id: &str,
     now: NaiveDateTime,
     window_months: i64,
 ) -> Result<Option<Row>, PurchaseError> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = SQL.get_or_init(|| {
-        let (columns, join) = summary::standing_sql(true, "c.id");
-        format!(
-            "SELECT c.id AS customer_id, c.created_at, c.referred_by, c.birthday, c.time_zone, \
-             c.erased_at, ct.tier_id, ct.since AS tier_since, ct.below_since, \
-             s.purchase_count, s.spent_minor, s.returned_minor, s.first_purchase_at, \
-             s.last_purchase_at, s.referrals_successful, s.segment, s.segment_since, \
-             s.segment_review_at, s.updated_at AS stats_updated_at, {columns} \
-             FROM customers c \
-             LEFT JOIN customer_tiers ct ON ct.customer_id = c.id \
-             LEFT JOIN customer_stats s ON s.customer_id = c.id {join} \
-             WHERE c.id = ?"
-        )
-    });
     let binds = [
-        Bind::Text(summary::window_start(now, window_months)),
         Bind::Text(id.to_owned()),
+        Bind::Text(summary::window_start(now, window_months)),
     ];
-    let rows: Vec<Row> = raw::load(conn, sql, &binds)?;
+    let rows: Vec<Row> = raw::load(conn, "SELECT * FROM purchase_standing(?, ?)", &binds)?;
     Ok(rows.into_iter().next())
 }

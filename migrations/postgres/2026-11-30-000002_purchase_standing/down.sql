@@ -1,0 +1,1 @@
+DROP FUNCTION purchase_standing(TEXT, TEXT);
