@@ -96,24 +96,8 @@ pub fn lock(
 
 #[derive(QueryableByName)]
 struct Row {
-    #[diesel(sql_type = Text)]
-    customer_id: String,
-    #[diesel(sql_type = BigInt)]
-    available: i64,
-    #[diesel(sql_type = BigInt)]
-    pending: i64,
-    #[diesel(sql_type = BigInt)]
-    negative: i64,
-    #[diesel(sql_type = BigInt)]
-    lifetime_earned: i64,
-    #[diesel(sql_type = BigInt)]
-    redeemed: i64,
-    #[diesel(sql_type = BigInt)]
-    expired: i64,
-    #[diesel(sql_type = Timestamp)]
-    balance_updated_at: NaiveDateTime,
-    #[diesel(sql_type = BigInt)]
-    last_seq: i64,
+    #[diesel(embed)]
+    balance: BalanceRow,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Text>)]
@@ -160,17 +144,8 @@ struct Row {
 
 impl Row {
     fn into_locked(self) -> Locked {
-        let balance = BalanceRow {
-            customer_id: self.customer_id.clone(),
-            available: self.available,
-            pending: self.pending,
-            negative: self.negative,
-            lifetime_earned: self.lifetime_earned,
-            redeemed: self.redeemed,
-            expired: self.expired,
-            updated_at: self.balance_updated_at,
-            last_seq: self.last_seq,
-        };
+        let balance = self.balance;
+        let customer_id = balance.customer_id.clone();
         let stats = match (
             self.purchase_count,
             self.segment,
@@ -179,7 +154,7 @@ impl Row {
         ) {
             (Some(purchase_count), Some(segment), Some(segment_since), Some(updated_at)) => {
                 Some(StatsRow {
-                    customer_id: self.customer_id.clone(),
+                    customer_id: customer_id.clone(),
                     purchase_count,
                     spent_minor: self.spent_minor.unwrap_or(0),
                     returned_minor: self.returned_minor.unwrap_or(0),
@@ -196,7 +171,7 @@ impl Row {
         };
         let held = match (self.tier_id, self.tier_since) {
             (Some(tier_id), Some(since)) => Some(CustomerTierRow {
-                customer_id: self.customer_id.clone(),
+                customer_id: customer_id.clone(),
                 tier_id,
                 since,
                 below_since: self.below_since,
@@ -205,7 +180,7 @@ impl Row {
         };
         Locked {
             buyer: Buyer {
-                id: self.customer_id.clone(),
+                id: customer_id,
                 created_at: self.created_at,
                 referred_by: self.referred_by,
                 birthday: self.birthday,

@@ -12,7 +12,7 @@ RETURNS TABLE (
     lifetime_earned      BIGINT,
     redeemed             BIGINT,
     expired              BIGINT,
-    balance_updated_at   TIMESTAMP,
+    updated_at           TIMESTAMP,
     last_seq             BIGINT,
     created_at           TIMESTAMP,
     referred_by          TEXT,
