@@ -157,30 +157,49 @@ pub fn plan_spend(
     customer_id: &str,
     amount: i64,
 ) -> Result<SpendPlan, PointsError> {
-    const BATCH: i64 = 32;
+    plan_spend_from(c, customer_id, amount, None)
+}
+
+/// How many lots spending reads at a time.
+pub const SPEND_PAGE: i64 = 32;
+
+/// Available lots as spending reads them, in its order: (lot id, remaining, expires at).
+pub type LotPage = Vec<(String, i64, Option<NaiveDateTime>)>;
+
+/// [`plan_spend`], given the first page of lots ([`SPEND_PAGE`] of them in spending order, or
+/// all there are) when it was read with the balance lock.
+pub fn plan_spend_from(
+    c: &mut DbConnection,
+    customer_id: &str,
+    amount: i64,
+    mut first: Option<LotPage>,
+) -> Result<SpendPlan, PointsError> {
     let mut plan = SpendPlan::default();
     let mut left = amount;
     let mut offset = 0;
     loop {
-        let lots: Vec<(String, i64, Option<NaiveDateTime>)> = point_lots::table
-            .filter(point_lots::customer_id.eq(customer_id))
-            .filter(point_lots::status.eq("available"))
-            .filter(point_lots::remaining.gt(0))
-            .order((
-                point_lots::expires_at.is_null().asc(),
-                point_lots::expires_at.asc(),
-                point_lots::id.asc(),
-            ))
-            .select((
-                point_lots::id,
-                point_lots::remaining,
-                point_lots::expires_at,
-            ))
-            .limit(BATCH)
-            .offset(offset)
-            .load(c)?;
-        plan.complete = i64::try_from(lots.len()).unwrap_or(0) < BATCH;
-        offset += BATCH;
+        let lots: LotPage = match first.take() {
+            Some(lots) => lots,
+            None => point_lots::table
+                .filter(point_lots::customer_id.eq(customer_id))
+                .filter(point_lots::status.eq("available"))
+                .filter(point_lots::remaining.gt(0))
+                .order((
+                    point_lots::expires_at.is_null().asc(),
+                    point_lots::expires_at.asc(),
+                    point_lots::id.asc(),
+                ))
+                .select((
+                    point_lots::id,
+                    point_lots::remaining,
+                    point_lots::expires_at,
+                ))
+                .limit(SPEND_PAGE)
+                .offset(offset)
+                .load(c)?,
+        };
+        plan.complete = i64::try_from(lots.len()).unwrap_or(0) < SPEND_PAGE;
+        offset += SPEND_PAGE;
         for (id, remaining, expires_at) in lots {
             let take = remaining.min(left);
             left -= take;

@@ -20,7 +20,8 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RewardRow>>
         .optional()
 }
 
-/// A balance row locked with its customer's erasure time and, if it exists, a reward.
+/// A balance row locked with its customer's erasure time, the reward if it exists, and one of the
+/// customer's available lots (none on the only row when they have none).
 #[derive(QueryableByName)]
 struct LockedForRedemption {
     #[diesel(embed)]
@@ -61,6 +62,12 @@ struct LockedForRedemption {
     r_created_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     r_updated_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    lot_id: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    lot_remaining: Option<i64>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    lot_expires_at: Option<NaiveDateTime>,
 }
 
 impl LockedForRedemption {
@@ -102,49 +109,64 @@ impl LockedForRedemption {
     }
 }
 
-/// The customer's balance row locked for a redemption (as [`ledger::lock_row`] locks it), with
-/// whether the customer was erased and the reward (`None` if there is no such reward), in one
-/// statement on PostgreSQL. The erasure and the reward are read as the statement started, as
-/// reads just before the lock would read them: stock is taken by a conditional update later, and
-/// per-customer limits and tiers are read after the lock. `None` when that cannot be told in one
-/// statement: on SQLite, or when the id has no balance row (unknown, or merged into another); the
-/// caller then resolves the id, locks with [`ledger::lock_row`] and reads the reward with [`find`].
-///
-/// [`ledger::lock_row`]: crate::points::ledger::lock_row
+/// What [`lock_for_redemption`] read under the lock.
+pub struct LockedRedemption {
+    /// The customer's balance, locked.
+    pub balance: BalanceRow,
+    /// The customer was erased.
+    pub erased: bool,
+    /// The reward, if it exists.
+    pub reward: Option<RewardRow>,
+    /// The first page of the customer's available lots, in spending order.
+    pub lots: crate::points::service::LotPage,
+}
+
+/// On PostgreSQL, locks the customer's balance and reads it, whether the customer was erased,
+/// the reward and the first page of the lots spending would take, in one round trip; `None`
+/// when the customer has no balance row (a merged record's id), and on SQLite, where the caller
+/// reads them one at a time.
 pub fn lock_for_redemption(
     conn: &mut DbConnection,
     customer_id: &str,
     reward_id: &str,
-) -> QueryResult<Option<(BalanceRow, bool, Option<RewardRow>)>> {
+) -> QueryResult<Option<LockedRedemption>> {
     if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(None);
     }
-    let found: Option<LockedForRedemption> = crate::db::raw::load(
+    let rows: Vec<LockedForRedemption> = crate::db::raw::load(
         conn,
-        "SELECT b.customer_id, b.available, b.pending, b.negative, b.lifetime_earned, \
-         b.redeemed, b.expired, b.updated_at, b.last_seq, c.erased_at, \
-         r.id AS r_id, r.name AS r_name, r.description AS r_description, r.kind AS r_kind, \
-         r.percent_off AS r_percent_off, r.amount_off_minor AS r_amount_off_minor, \
-         r.sku AS r_sku, r.cost_points AS r_cost_points, r.min_tier_id AS r_min_tier_id, \
-         r.stock AS r_stock, r.per_customer_limit AS r_per_customer_limit, \
-         r.valid_from AS r_valid_from, r.valid_until AS r_valid_until, \
-         r.code_validity_days AS r_code_validity_days, r.active AS r_active, \
-         r.created_at AS r_created_at, r.updated_at AS r_updated_at \
-         FROM balances b JOIN customers c ON c.id = b.customer_id \
-         LEFT JOIN rewards r ON r.id = ? \
-         WHERE b.customer_id = ? FOR NO KEY UPDATE OF b",
+        "SELECT * FROM redemption_standing(?, ?, ?)",
         &[
-            Bind::Text(reward_id.to_owned()),
             Bind::Text(customer_id.to_owned()),
+            Bind::Text(reward_id.to_owned()),
+            Bind::Int(crate::points::service::SPEND_PAGE),
         ],
-    )?
-    .into_iter()
-    .next();
-    let Some(mut found) = found else {
+    )?;
+    let mut lots = Vec::with_capacity(rows.len());
+    let mut first = None;
+    for mut row in rows {
+        if let Some(id) = row.lot_id.take() {
+            let remaining = row.lot_remaining.ok_or_else(|| {
+                diesel::result::Error::DeserializationError(
+                    "point_lots.remaining is NULL in a lot row".into(),
+                )
+            })?;
+            lots.push((id, remaining, row.lot_expires_at));
+        }
+        if first.is_none() {
+            first = Some(row);
+        }
+    }
+    let Some(mut found) = first else {
         return Ok(None);
     };
     let reward = found.reward()?;
-    Ok(Some((found.balance, found.erased_at.is_some(), reward)))
+    Ok(Some(LockedRedemption {
+        balance: found.balance,
+        erased: found.erased_at.is_some(),
+        reward,
+        lots,
+    }))
 }
 
 /// Locks the reward's row for the rest of the transaction (a no-op UPDATE, so it works on both

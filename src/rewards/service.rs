@@ -143,18 +143,25 @@ pub fn redeem(
     last: impl FnOnce(&Redeemed, &mut crate::db::batch::Batch<'_>) -> Option<usize>,
 ) -> Result<(Redeemed, Option<usize>), RewardError> {
     // Serialises this customer's redemptions, so the limit below cannot be raced past.
-    let (customer_id, locked, reward) = match repo::lock_for_redemption(c, customer_id, reward_id)?
-    {
-        Some((_, true, _)) => return Err(customers::service::CustomerError::Erased.into()),
-        Some((locked, false, reward)) => (customer_id.to_owned(), locked, reward),
-        None => {
-            // A merged record's id redeems for the surviving customer.
-            let id = customers::service::live(c, customer_id)?.id;
-            let locked = ledger::lock_row(c, &id)?
-                .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
-            (id, locked, None)
-        }
-    };
+    let (customer_id, locked, reward, lots) =
+        match repo::lock_for_redemption(c, customer_id, reward_id)? {
+            Some(found) if found.erased => {
+                return Err(customers::service::CustomerError::Erased.into());
+            }
+            Some(found) => (
+                customer_id.to_owned(),
+                found.balance,
+                found.reward,
+                Some(found.lots),
+            ),
+            None => {
+                // A merged record's id redeems for the surviving customer.
+                let id = customers::service::live(c, customer_id)?.id;
+                let locked = ledger::lock_row(c, &id)?
+                    .ok_or(RewardError::Db(diesel::result::Error::NotFound))?;
+                (id, locked, None, None)
+            }
+        };
     let customer_id = &customer_id;
     let reward = match reward {
         Some(reward) => reward,
@@ -209,7 +216,7 @@ pub fn redeem(
         &locked,
         now,
     )?;
-    let spend = crate::points::service::plan_spend(c, customer_id, reward.cost_points)?;
+    let spend = crate::points::service::plan_spend_from(c, customer_id, reward.cost_points, lots)?;
     let summary = format!(
         "Redeemed reward {} for {} points",
         reward.id, code.points_spent

@@ -171,3 +171,90 @@ async fn points_refunded_from_a_lot_that_expired_meanwhile_expire_again() {
         (Some(0), Some(100))
     );
 }
+
+/// A redemption takes points from the lots that expire soonest, also past the lots one read
+/// brings (32), and reports the expiry that is next once they are spent.
+#[tokio::test]
+async fn a_redemption_spends_the_soonest_lots_past_one_page_and_tells_the_next_expiry() {
+    let (app, key, exact) = setup().await;
+    let past = app.customer_id(&key, "past@example.com").await;
+    // Witnesses: lots bought at the same instants as the 33rd and 34th onwards, so their
+    // soonest expiry is the one the spenders are left with.
+    let from_33 = app.customer_id(&key, "from33@example.com").await;
+    let from_34 = app.customer_id(&key, "from34@example.com").await;
+    for k in 1..=40 {
+        buy(&app, &key, &exact, &format!("e-{k}"), 1_000).await;
+        buy(&app, &key, &past, &format!("p-{k}"), 1_000).await;
+        if k >= 33 {
+            buy(&app, &key, &from_33, &format!("w33-{k}"), 1_000).await;
+        }
+        if k >= 34 {
+            buy(&app, &key, &from_34, &format!("w34-{k}"), 1_000).await;
+        }
+        app.clock.advance(chrono::Duration::hours(1));
+    }
+    let marketer = app.staff_token("marketer").await;
+    let page = app
+        .reward_id(
+            &marketer,
+            json!({"name": "Lamp", "kind": "gift", "cost_points": 320}),
+        )
+        .await;
+    let more = app
+        .reward_id(
+            &marketer,
+            json!({"name": "Chair", "kind": "gift", "cost_points": 330}),
+        )
+        .await;
+    let expected_33 = balance(&app, &key, &from_33).await["next_expiry"].clone();
+    let expected_34 = balance(&app, &key, &from_34).await["next_expiry"].clone();
+    assert_eq!(expected_33["points"], 10);
+
+    // 320 points are exactly the 32 soonest lots of 10: the lots after them were not read.
+    let redeemed = ok(
+        app.client
+            .post(app.url(&format!("/v1/customers/{exact}/redemptions")))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "exact")
+            .json(&json!({"reward_id": page}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(redeemed["balance"]["available"], 80);
+    assert_eq!(redeemed["balance"]["next_expiry"], expected_33);
+    assert_eq!(
+        balance(&app, &key, &exact).await["next_expiry"],
+        expected_33
+    );
+
+    // 330 points take a lot from the second page.
+    let redeemed = ok(
+        app.client
+            .post(app.url(&format!("/v1/customers/{past}/redemptions")))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "past")
+            .json(&json!({"reward_id": more}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(redeemed["balance"]["available"], 70);
+    assert_eq!(redeemed["balance"]["next_expiry"], expected_34);
+    assert_eq!(balance(&app, &key, &past).await["next_expiry"], expected_34);
+
+    // What the lots hold is what the balances say: everything left expires.
+    app.clock.advance(chrono::Duration::days(40));
+    while expire(&app).await > 0 {}
+    for (id, expired) in [(&exact, 80), (&past, 70), (&from_33, 80), (&from_34, 70)] {
+        let b = balance(&app, &key, id).await;
+        assert_eq!(
+            (b["available"].as_i64(), b["expired"].as_i64()),
+            (Some(0), Some(expired))
+        );
+    }
+}

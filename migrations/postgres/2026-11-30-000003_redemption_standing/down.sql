@@ -1,0 +1,1 @@
+DROP FUNCTION redemption_standing(TEXT, TEXT, BIGINT);
