@@ -121,10 +121,14 @@ pub struct LockedRedemption {
     pub lots: crate::points::service::LotPage,
 }
 
-/// On PostgreSQL, locks the customer's balance and reads it, whether the customer was erased,
-/// the reward and the first page of the lots spending would take, in one round trip; `None`
-/// when the customer has no balance row (a merged record's id), and on SQLite, where the caller
-/// reads them one at a time.
+/// On PostgreSQL, locks the customer's balance (as [`ledger::lock_row`] locks it) and then reads
+/// it, whether the customer was erased, the reward and the first page of the lots spending would
+/// take, in one round trip; all of it is read after the lock is held. `None` on SQLite, and when
+/// the id has no balance row (unknown, or merged into another): the caller then resolves the id,
+/// locks with [`ledger::lock_row`], reads the reward with [`find`] and the lots with
+/// `plan_spend`.
+///
+/// [`ledger::lock_row`]: crate::points::ledger::lock_row
 pub fn lock_for_redemption(
     conn: &mut DbConnection,
     customer_id: &str,
