@@ -1434,17 +1434,41 @@ const PHASES: [(&str, PhaseOf); 5] = [
     ("profile reads, large history", |r| &r.profile_large),
 ];
 
-/// On PostgreSQL, a `CHECKPOINT` just before a measured phase, Patron's and pgbench's alike.
-/// Loading 100,000 customers writes about 500 MB of WAL, which starts a checkpoint of its own
-/// at a moment that varies from run to run; with this, no phase starts with one under way, and
-/// every phase pays the full-page images written at the first change of each page after a
-/// checkpoint (printed with the phase). No `VACUUM` or `ANALYZE` here: one that sees the
+/// A checkpoint just before a measured phase, on both databases (pgbench's runs get one too).
+/// Loading 100,000 customers writes about 500 MB of WAL on PostgreSQL, which starts a checkpoint
+/// of its own at a moment that varies from run to run; on SQLite it leaves the database file's
+/// pages dirty in the kernel, for the first checkpoint that SQLite runs inside the phase (every
+/// 1,000 pages of WAL, in the committing request, which then holds the only write lock) to wait
+/// while they reach the disk. With this, no phase starts with a checkpoint owed, and every phase
+/// pays the full-page images written at the first change of each page after a checkpoint
+/// (printed with the phase on PostgreSQL). No `VACUUM` or `ANALYZE` here: one that sees the
 /// purchase tables still empty leaves plans that scan them whole (see benches/README.md).
 fn checkpoint(database_url: &str) -> Result<()> {
     if is_postgres(database_url) {
         psql(database_url, "CHECKPOINT")?;
+    } else if let Some(path) = database_url.strip_prefix("sqlite://") {
+        sqlite_checkpoint(path)?;
     }
     Ok(())
+}
+
+/// SQLite's `wal_checkpoint(TRUNCATE)`, on a connection of the benchmark's own while the
+/// server is idle: copies the WAL into the database file, syncs the file and empties the WAL.
+fn sqlite_checkpoint(path: &str) -> Result<()> {
+    use diesel::{Connection, QueryableByName, RunQueryDsl, sql_query, sqlite::SqliteConnection};
+    #[derive(QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let mut c = SqliteConnection::establish(path)
+        .with_context(|| format!("opening {path} for a checkpoint"))?;
+    diesel::connection::SimpleConnection::batch_execute(&mut c, "PRAGMA busy_timeout = 10000")?;
+    let answer: Vec<Answer> = sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(&mut c)?;
+    match answer.first() {
+        Some(a) if a.busy == 0 => Ok(()),
+        _ => bail!("SQLite could not complete a checkpoint of {path} (the server was busy)"),
+    }
 }
 
 fn is_postgres(database_url: &str) -> bool {
@@ -1469,6 +1493,8 @@ async fn bench_database(
     );
     if is_postgres(database_url) {
         out!("  every measured phase starts just after a CHECKPOINT (pgbench's runs too)");
+    } else {
+        out!("  every measured phase starts just after PRAGMA wal_checkpoint(TRUNCATE)");
     }
     let base: Arc<str> = Arc::from(server.base.as_str());
     let credentials = set_up(&client, &base).await?;
