@@ -34,7 +34,8 @@ const ADMIN_EMAIL: &str = "bench@example.com";
 const ADMIN_PASSWORD: &str = "bench-password-123";
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Connections in the server's pool unless `--pool` says otherwise: the service's own default,
-/// which measured best on the 2-core machine (README, "Pool sizing").
+/// which kept most of the throughput and cut the slowest requests on the 2-core machine
+/// (README, "Pool sizing").
 const POOL_SIZE: u32 = 6;
 /// Targets the summary checks the figures against (printed, never asserted).
 const TARGET_PURCHASE_RATIO: f64 = 0.6;
@@ -1436,13 +1437,12 @@ const PHASES: [(&str, PhaseOf); 5] = [
 
 /// A checkpoint just before a measured phase, on both databases (pgbench's runs get one too).
 /// Loading 100,000 customers writes about 500 MB of WAL on PostgreSQL, which starts a checkpoint
-/// of its own at a moment that varies from run to run; on SQLite it leaves the database file's
-/// pages dirty in the kernel, for the first checkpoint that SQLite runs inside the phase (every
-/// 1,000 pages of WAL, in the committing request, which then holds the only write lock) to wait
-/// while they reach the disk. With this, no phase starts with a checkpoint owed, and every phase
-/// pays the full-page images written at the first change of each page after a checkpoint
-/// (printed with the phase on PostgreSQL). No `VACUUM` or `ANALYZE` here: one that sees the
-/// purchase tables still empty leaves plans that scan them whole (see benches/README.md).
+/// of its own at a moment that varies from run to run; with this, no phase starts with one under
+/// way or owed, and every phase pays the full-page images written at the first change of each
+/// page after a checkpoint (printed with the phase on PostgreSQL). SQLite still checkpoints by
+/// itself inside a write phase (every 1,000 pages of WAL). No `VACUUM` or `ANALYZE` here: one
+/// that sees the purchase tables still empty leaves plans that scan them whole (see
+/// benches/README.md).
 fn checkpoint(database_url: &str) -> Result<()> {
     if is_postgres(database_url) {
         psql(database_url, "CHECKPOINT")?;
