@@ -329,6 +329,20 @@ impl TestApp {
 
     /// Redeems a reward for a customer under an Idempotency-Key; returns the code.
     pub async fn redeem(&self, token: &str, customer: &str, reward: &str, key: &str) -> String {
+        self.redeem_answer(token, customer, reward, key).await["code"]
+            .as_str()
+            .expect("code")
+            .to_owned()
+    }
+
+    /// Redeems a reward for a customer under an Idempotency-Key; returns the whole 201 answer.
+    pub async fn redeem_answer(
+        &self,
+        token: &str,
+        customer: &str,
+        reward: &str,
+        key: &str,
+    ) -> Value {
         let resp = self
             .client
             .post(self.url(&format!("/v1/customers/{customer}/redemptions")))
@@ -338,10 +352,7 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        ok(resp, StatusCode::CREATED).await["code"]
-            .as_str()
-            .expect("code")
-            .to_owned()
+        ok(resp, StatusCode::CREATED).await
     }
 
     /// Mints a customer token.

@@ -172,28 +172,6 @@ async fn points_refunded_from_a_lot_that_expired_meanwhile_expire_again() {
     );
 }
 
-/// Redeems `reward` for `customer` and returns the 201 answer.
-async fn redeem_answer(
-    app: &TestApp,
-    key: &str,
-    customer: &str,
-    reward: &str,
-    idem: &str,
-) -> Value {
-    ok(
-        app.client
-            .post(app.url(&format!("/v1/customers/{customer}/redemptions")))
-            .bearer_auth(key)
-            .header("Idempotency-Key", idem)
-            .json(&json!({"reward_id": reward}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await
-}
-
 /// A redemption takes points from the lots that expire soonest, also past the lots one read
 /// brings (32), and reports the expiry that is next once they are spent.
 #[tokio::test]
@@ -233,7 +211,7 @@ async fn a_redemption_spends_the_soonest_lots_past_one_page_and_tells_the_next_e
     assert_eq!(expected_33["points"], 10);
 
     // 320 points are exactly the 32 soonest lots of 10: the lots after them were not read.
-    let redeemed = redeem_answer(&app, &key, &exact, &page, "exact").await;
+    let redeemed = app.redeem_answer(&key, &exact, &page, "exact").await;
     assert_eq!(redeemed["balance"]["available"], 80);
     assert_eq!(redeemed["balance"]["next_expiry"], expected_33);
     assert_eq!(
@@ -242,7 +220,7 @@ async fn a_redemption_spends_the_soonest_lots_past_one_page_and_tells_the_next_e
     );
 
     // 330 points take a lot from the second page.
-    let redeemed = redeem_answer(&app, &key, &past, &more, "past").await;
+    let redeemed = app.redeem_answer(&key, &past, &more, "past").await;
     assert_eq!(redeemed["balance"]["available"], 70);
     assert_eq!(redeemed["balance"]["next_expiry"], expected_34);
     assert_eq!(balance(&app, &key, &past).await["next_expiry"], expected_34);
